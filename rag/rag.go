@@ -165,3 +165,29 @@ type Index interface {
 type EmbeddingBinder interface {
 	BindEmbedding(ctx context.Context, m assist.ModelInfo) error
 }
+
+// HitView is the stable JSON shape of a hit, shared by the HTTP API and the
+// CLI's --json output (benchmark scripts parse it: add fields, never rename).
+type HitView struct {
+	DocID     string            `json:"doc_id"`
+	ChunkID   string            `json:"chunk_id"`
+	Citation  string            `json:"citation"`
+	Page      int               `json:"page"`
+	Score     float64           `json:"score"`
+	Text      string            `json:"text"`
+	Corpus    assist.Corpus     `json:"corpus"`
+	Source    string            `json:"source,omitempty"`
+	Authority string            `json:"authority,omitempty"`
+	Cite      assist.Citation   `json:"cite"`
+	Meta      map[string]string `json:"meta,omitempty"`
+}
+
+// View renders h in the stable JSON shape.
+func View(h Hit) HitView {
+	c := h.Chunk
+	return HitView{
+		DocID: c.DocID, ChunkID: c.ID, Citation: c.Citation.String(), Page: c.Citation.Page,
+		Score: h.Score, Text: c.Text, Corpus: c.Corpus, Source: c.Source, Authority: c.Authority,
+		Cite: c.Citation, Meta: c.Meta,
+	}
+}
