@@ -1,0 +1,260 @@
+// Package config builds the one configuration struct of both binaries from,
+// in rising precedence, defaults, an optional YAML file, AMTSASSIST_*
+// environment variables and command-line flags. Every option is declared
+// once (in bind); its environment variable and YAML key derive from the
+// flag name, so --help documents all three.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	ConfigFile string
+	DataDir    string
+	Listen     string
+	LogLevel   string
+	LogFormat  string
+
+	OllamaURL     string
+	EmbedModel    string
+	OllamaTimeout time.Duration
+	EmbedBatch    int
+
+	MaxUploadBytes int64
+	MaxBodyBytes   int64
+	IngestWorkers  int
+	APIToken       Secret
+	Demo           bool
+}
+
+// Secret is a string that never appears in logs or printed configs.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue keeps secrets out of structured logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		DataDir:        "./data",
+		Listen:         "127.0.0.1:8080",
+		LogLevel:       "info",
+		LogFormat:      "text",
+		OllamaURL:      "http://127.0.0.1:11434",
+		OllamaTimeout:  2 * time.Minute,
+		EmbedBatch:     32,
+		MaxUploadBytes: 32 << 20,
+		MaxBodyBytes:   1 << 20,
+	}
+}
+
+// Scope selects which options a binary offers.
+type Scope int
+
+const (
+	Common Scope = 1 << iota // data, logging, Ollama: every binary and subcommand
+	Server                   // listening, limits, auth, demo: assistd only
+)
+
+// bind declares every option on fs, writing into c.
+func bind(fs *flag.FlagSet, c *Config, scope Scope) {
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "YAML configuration file (keys are the flag names with _ for -)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory holding the index and all other state")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.StringVar(&c.OllamaURL, "ollama-url", c.OllamaURL, "base URL of the Ollama server")
+	fs.StringVar(&c.EmbedModel, "embed-model", c.EmbedModel, "Ollama embedding model for dense retrieval (empty: lexical retrieval only)")
+	fs.DurationVar(&c.OllamaTimeout, "ollama-timeout", c.OllamaTimeout, "timeout of one Ollama request")
+	fs.IntVar(&c.EmbedBatch, "embed-batch", c.EmbedBatch, "texts per embedding request")
+	fs.IntVar(&c.IngestWorkers, "ingest-workers", c.IngestWorkers, "files loaded in parallel during ingest (0: number of CPUs)")
+	if scope&Server != 0 {
+		fs.StringVar(&c.Listen, "listen", c.Listen, "address the HTTP service listens on")
+		fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest accepted upload (documents, ticket imports)")
+		fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted JSON request body")
+		fs.Func("api-token", "bearer token required on /v1 routes (empty: no authentication; prefer the environment variable)", func(s string) error {
+			c.APIToken = Secret(s)
+			return nil
+		})
+		fs.BoolVar(&c.Demo, "demo", c.Demo, "index the bundled demo corpus at start when the index is empty")
+	}
+}
+
+// Load parses args (without the program name) into a Config. getenv is
+// os.Getenv in production and a map in tests.
+func Load(name string, scope Scope, args []string, getenv func(string) string) (Config, *flag.FlagSet, error) {
+	// First pass: find out which flags were given (and --config).
+	c := Defaults()
+	fs := NewFlagSet(name, scope, &c)
+	if err := fs.Parse(args); err != nil {
+		return c, fs, err
+	}
+	given := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+	if _, ok := given["api-token"]; ok { // a Func flag does not print its value
+		given["api-token"] = string(c.APIToken)
+	}
+
+	// Second pass: defaults < file < environment < flags.
+	out := Defaults()
+	fs2 := flag.NewFlagSet(name, flag.ContinueOnError)
+	bind(fs2, &out, scope)
+	file := c.ConfigFile
+	if file == "" {
+		file = getenv("AMTSASSIST_CONFIG")
+	}
+	if file != "" {
+		if err := applyFile(fs2, file); err != nil {
+			return out, fs, err
+		}
+		out.ConfigFile = file
+	}
+	var envErr error
+	fs2.VisitAll(func(f *flag.Flag) {
+		key := EnvName(f.Name)
+		if v := getenv(key); v != "" && envErr == nil {
+			if err := fs2.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("environment variable %s: %v", key, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return out, fs, envErr
+	}
+	for k, v := range given {
+		if err := fs2.Set(k, v); err != nil {
+			return out, fs, fmt.Errorf("flag --%s: %v", k, err)
+		}
+	}
+	return out, fs, out.Validate(scope)
+}
+
+// NewFlagSet returns a flag set with every option of scope bound to c and
+// a usage text that names the environment variables.
+func NewFlagSet(name string, scope Scope, c *Config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	bind(fs, c, scope)
+	return fs
+}
+
+// EnvName is the environment variable of a flag: data-dir → AMTSASSIST_DATA_DIR.
+func EnvName(flagName string) string {
+	return "AMTSASSIST_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func applyFile(fs *flag.FlagSet, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file %s: %v", path, errors.Unwrap(err))
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("config file %s: %v", path, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := strings.ReplaceAll(k, "_", "-")
+		if name == "config" || fs.Lookup(name) == nil {
+			return fmt.Errorf("config file %s: unknown key %q", path, k)
+		}
+		if err := fs.Set(name, fmt.Sprint(m[k])); err != nil {
+			return fmt.Errorf("config file %s: key %s: %v", path, k, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks the configuration once, at start.
+func (c Config) Validate(scope Scope) error {
+	var errs []error
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q: want text or json", c.LogFormat))
+	}
+	if u, err := url.Parse(c.OllamaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("ollama-url %q: want an http(s) URL such as http://127.0.0.1:11434", c.OllamaURL))
+	}
+	if c.OllamaTimeout <= 0 {
+		errs = append(errs, errors.New("ollama-timeout must be positive"))
+	}
+	if c.EmbedBatch < 1 || c.EmbedBatch > 1024 {
+		errs = append(errs, errors.New("embed-batch must be between 1 and 1024"))
+	}
+	if c.IngestWorkers < 0 {
+		errs = append(errs, errors.New("ingest-workers must not be negative"))
+	}
+	if scope&Server != 0 {
+		if c.MaxUploadBytes < 1024 {
+			errs = append(errs, errors.New("max-upload-bytes must be at least 1024"))
+		}
+		if c.MaxBodyBytes < 1024 {
+			errs = append(errs, errors.New("max-body-bytes must be at least 1024"))
+		}
+		if strings.TrimSpace(c.Listen) == "" {
+			errs = append(errs, errors.New("listen must not be empty"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue lists the configuration for the start-up log line, with the
+// secrets redacted and the Ollama URL stripped of credentials.
+func (c Config) LogValue() slog.Value {
+	ollama := c.OllamaURL
+	if u, err := url.Parse(ollama); err == nil && u.User != nil {
+		u.User = url.User("redacted")
+		ollama = u.String()
+	}
+	return slog.GroupValue(
+		slog.String("data_dir", c.DataDir),
+		slog.String("listen", c.Listen),
+		slog.String("ollama_url", ollama),
+		slog.String("embed_model", c.EmbedModel),
+		slog.Duration("ollama_timeout", c.OllamaTimeout),
+		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Any("api_token", c.APIToken),
+		slog.Bool("demo", c.Demo),
+		slog.String("config_file", c.ConfigFile),
+	)
+}
+
+// Logger builds the process logger.
+func (c Config) Logger() *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
