@@ -1,0 +1,263 @@
+package lexical
+
+import (
+	"math"
+	"slices"
+	"sync"
+)
+
+// BM25 parameters; see the benchmark in eval/retrieval for how they were
+// chosen.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.75
+)
+
+// Index is an in-memory BM25 index over precomputed postings. Search is
+// safe for concurrent use; Add and Remove take the index's write lock.
+type Index struct {
+	a *Analyzer
+
+	mu       sync.RWMutex
+	termIDs  map[string]uint32
+	postings [][]posting // by term id
+	slots    []slot      // by internal slot number; postings refer to slots
+	bySlot   map[uint32]uint32
+	free     []uint32
+	live     int
+	totalLen int64
+
+	scratch sync.Pool // *searchScratch
+}
+
+type posting struct {
+	slot uint32
+	tf   uint32
+}
+
+type slot struct {
+	doc   uint32
+	len   uint32
+	live  bool
+	terms []uint32 // distinct term ids, for Remove
+}
+
+// SearchOptions control one search.
+type SearchOptions struct {
+	// K is the number of results; 0 means 10.
+	K int
+	// Accept, when set, drops documents for which it returns false.
+	Accept func(doc uint32) bool
+	// Group, when set, maps a document (a passage) to its group (the
+	// source document): only the best-scoring document of each group is
+	// returned, so that K counts groups.
+	Group func(doc uint32) uint32
+}
+
+// Scored is one search result.
+type Scored struct {
+	Doc   uint32
+	Score float64
+}
+
+// NewIndex returns an empty index that analyses text with a.
+func NewIndex(a *Analyzer) *Index {
+	if a == nil {
+		a = German()
+	}
+	return &Index{a: a, termIDs: map[string]uint32{}, bySlot: map[uint32]uint32{}}
+}
+
+// Len returns the number of documents in the index.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.live
+}
+
+// Add indexes text under doc, replacing what doc held before.
+func (ix *Index) Add(doc uint32, text string) {
+	// Analyse outside the lock: it is the expensive part.
+	counts := map[string]uint32{}
+	var length uint32
+	ix.a.analyze(text, func(term string, _ int) {
+		counts[term]++
+		length++
+	})
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.removeLocked(doc)
+	var s uint32
+	if n := len(ix.free); n > 0 {
+		s = ix.free[n-1]
+		ix.free = ix.free[:n-1]
+	} else {
+		s = uint32(len(ix.slots))
+		ix.slots = append(ix.slots, slot{})
+	}
+	terms := make([]uint32, 0, len(counts))
+	for term, tf := range counts {
+		id, ok := ix.termIDs[term]
+		if !ok {
+			id = uint32(len(ix.postings))
+			ix.termIDs[term] = id
+			ix.postings = append(ix.postings, nil)
+		}
+		ix.postings[id] = append(ix.postings[id], posting{slot: s, tf: tf})
+		terms = append(terms, id)
+	}
+	ix.slots[s] = slot{doc: doc, len: length, live: true, terms: terms}
+	ix.bySlot[doc] = s
+	ix.live++
+	ix.totalLen += int64(length)
+}
+
+// Remove deletes doc from the index; removing an absent doc does nothing.
+func (ix *Index) Remove(doc uint32) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.removeLocked(doc)
+}
+
+func (ix *Index) removeLocked(doc uint32) {
+	s, ok := ix.bySlot[doc]
+	if !ok {
+		return
+	}
+	sl := &ix.slots[s]
+	for _, id := range sl.terms {
+		ps := ix.postings[id]
+		for i := range ps {
+			if ps[i].slot == s {
+				ps[i] = ps[len(ps)-1]
+				ix.postings[id] = ps[:len(ps)-1]
+				break
+			}
+		}
+	}
+	ix.live--
+	ix.totalLen -= int64(sl.len)
+	*sl = slot{}
+	delete(ix.bySlot, doc)
+	ix.free = append(ix.free, s)
+}
+
+type searchScratch struct {
+	scores  []float64
+	touched []uint32
+}
+
+type queryTerm struct {
+	id     uint32
+	weight float64
+}
+
+// Search returns up to opts.K documents ordered by descending BM25 score
+// (ties by ascending doc). An empty query or index gives no results.
+func (ix *Index) Search(query string, opts SearchOptions) []Scored {
+	k := opts.K
+	if k <= 0 {
+		k = 10
+	}
+	qcounts := map[string]int{}
+	ix.a.analyze(query, func(term string, _ int) { qcounts[term]++ })
+
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.live == 0 || len(qcounts) == 0 {
+		return nil
+	}
+	n := float64(ix.live)
+	avg := float64(ix.totalLen) / n
+	if avg == 0 {
+		avg = 1
+	}
+	qts := make([]queryTerm, 0, len(qcounts))
+	for term, qtf := range qcounts {
+		id, ok := ix.termIDs[term]
+		if !ok || len(ix.postings[id]) == 0 {
+			continue
+		}
+		df := float64(len(ix.postings[id]))
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		qts = append(qts, queryTerm{id: id, weight: idf * float64(qtf)})
+	}
+	if len(qts) == 0 {
+		return nil
+	}
+
+	sc, _ := ix.scratch.Get().(*searchScratch)
+	if sc == nil {
+		sc = &searchScratch{}
+	}
+	if len(sc.scores) < len(ix.slots) {
+		sc.scores = make([]float64, len(ix.slots))
+	}
+	scores, touched := sc.scores, sc.touched[:0]
+	for _, qt := range qts {
+		for _, p := range ix.postings[qt.id] {
+			tf := float64(p.tf)
+			norm := bm25K1 * (1 - bm25B + bm25B*float64(ix.slots[p.slot].len)/avg)
+			if scores[p.slot] == 0 {
+				touched = append(touched, p.slot)
+			}
+			scores[p.slot] += qt.weight * tf * (bm25K1 + 1) / (tf + norm)
+		}
+	}
+
+	res := ix.collect(scores, touched, k, opts)
+	for _, s := range touched {
+		scores[s] = 0
+	}
+	sc.touched = touched
+	ix.scratch.Put(sc)
+	return res
+}
+
+// collect picks the top k of the touched slots, honouring Accept and Group.
+func (ix *Index) collect(scores []float64, touched []uint32, k int, opts SearchOptions) []Scored {
+	var best map[uint32]int // group → position in out
+	if opts.Group != nil {
+		best = map[uint32]int{}
+	}
+	out := make([]Scored, 0, min(len(touched), 4*k))
+	for _, s := range touched {
+		doc := ix.slots[s].doc
+		if opts.Accept != nil && !opts.Accept(doc) {
+			continue
+		}
+		c := Scored{Doc: doc, Score: scores[s]}
+		if best != nil {
+			g := opts.Group(doc)
+			if i, ok := best[g]; ok {
+				if better(c, out[i]) {
+					out[i] = c
+				}
+				continue
+			}
+			best[g] = len(out)
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(x, y Scored) int {
+		if better(x, y) {
+			return -1
+		}
+		if better(y, x) {
+			return 1
+		}
+		return 0
+	})
+	if len(out) > k {
+		out = out[:k:k]
+	}
+	return out
+}
+
+func better(x, y Scored) bool {
+	if x.Score != y.Score {
+		return x.Score > y.Score
+	}
+	return x.Doc < y.Doc
+}

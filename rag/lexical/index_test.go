@@ -1,0 +1,109 @@
+package lexical_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"amtsassist/rag/lexical"
+)
+
+func docs(t *testing.T, ix *lexical.Index, texts map[uint32]string) {
+	t.Helper()
+	for d, s := range texts {
+		ix.Add(d, s)
+	}
+}
+
+func TestIndexSearch(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	docs(t, ix, map[uint32]string{
+		1: "Wohngeld wird auf Antrag gewährt (§ 22 WoGG).",
+		2: "Die Behörde entscheidet über den Antrag auf Baugenehmigung.",
+		3: "Die Miete ist monatlich im Voraus zu zahlen; § 573b BGB regelt die Teilkündigung.",
+		4: "Die Behoerde prüft die Strasse.",
+	})
+	tests := []struct {
+		name  string
+		query string
+		opts  lexical.SearchOptions
+		first uint32
+		n     int
+	}{
+		{"a word finds the document that contains it", "Baugenehmigung", lexical.SearchOptions{}, 2, 1},
+		{"an exact paragraph finds its document", "§ 573b", lexical.SearchOptions{}, 3, 1},
+		{"a transcribed umlaut matches the umlaut", "Behörde Straße", lexical.SearchOptions{}, 4, 2},
+		{"Accept filters documents", "Behörde", lexical.SearchOptions{Accept: func(d uint32) bool { return d != 4 }}, 2, 1},
+		{"an unknown word finds nothing", "Quantenchromodynamik", lexical.SearchOptions{}, 0, 0},
+		{"an empty query finds nothing", "", lexical.SearchOptions{}, 0, 0},
+		{"K limits the results", "die Behörde Antrag", lexical.SearchOptions{K: 1}, 2, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ix.Search(tc.query, tc.opts)
+			if len(got) != tc.n {
+				t.Fatalf("Search(%q) = %v, want %d results", tc.query, got, tc.n)
+			}
+			if tc.n > 0 && got[0].Doc != tc.first {
+				t.Errorf("Search(%q) = %v, want doc %d first", tc.query, got, tc.first)
+			}
+		})
+	}
+}
+
+func TestIndexGroupReturnsBestPassagePerGroup(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	// Passages 10, 11 belong to group 1; 20 to group 2.
+	docs(t, ix, map[uint32]string{
+		10: "Wohngeld Wohngeld Antrag",
+		11: "Antrag",
+		20: "Wohngeld Antrag Bescheid",
+	})
+	got := ix.Search("Wohngeld Antrag", lexical.SearchOptions{Group: func(d uint32) uint32 { return d / 10 }})
+	if len(got) != 2 || got[0].Doc != 10 || got[1].Doc != 20 {
+		t.Errorf("Search grouped = %v, want docs 10 then 20", got)
+	}
+}
+
+func TestIndexAddReplacesAndRemoveDeletes(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	ix.Add(1, "Kindergeld")
+	ix.Add(1, "Elterngeld")
+	if ix.Len() != 1 {
+		t.Fatalf("Len = %d after replacing, want 1", ix.Len())
+	}
+	if got := ix.Search("Kindergeld", lexical.SearchOptions{}); len(got) != 0 {
+		t.Errorf("old text still found: %v", got)
+	}
+	if got := ix.Search("Elterngeld", lexical.SearchOptions{}); len(got) != 1 {
+		t.Errorf("new text not found: %v", got)
+	}
+	ix.Remove(1)
+	ix.Remove(99)
+	if ix.Len() != 0 || len(ix.Search("Elterngeld", lexical.SearchOptions{})) != 0 {
+		t.Errorf("removed doc still present")
+	}
+}
+
+func TestIndexConcurrentSearchAndAdd(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				d := uint32(w*1000 + i)
+				ix.Add(d, fmt.Sprintf("Antrag Nummer %d auf Wohngeld", i))
+				ix.Search("Wohngeld Antrag", lexical.SearchOptions{K: 5})
+				if i%3 == 0 {
+					ix.Remove(d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got, want := ix.Len(), 4*(200-67); got != want {
+		t.Errorf("Len = %d, want %d", got, want)
+	}
+}
