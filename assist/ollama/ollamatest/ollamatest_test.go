@@ -1,0 +1,101 @@
+package ollamatest_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"amtsassist/assist/ollama/ollamatest"
+)
+
+func client(t *testing.T, s *ollamatest.Server) *api.Client {
+	t.Helper()
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.NewClient(u, &http.Client{Timeout: time.Minute})
+}
+
+func TestSharedServerServesTheTinyModel(t *testing.T) {
+	s := ollamatest.StartShared(t)
+	c := client(t, s)
+	ctx := t.Context()
+
+	t.Run("embed returns vectors of the embedding length", func(t *testing.T) {
+		resp, err := c.Embed(ctx, &api.EmbedRequest{Model: s.Model, Input: []string{"Wohngeld", "Antrag auf Bürgergeld"}})
+		if err != nil {
+			t.Fatalf("embed: %v\n%s", err, s.Log())
+		}
+		if len(resp.Embeddings) != 2 {
+			t.Fatalf("got %d embeddings, want 2", len(resp.Embeddings))
+		}
+		for i, v := range resp.Embeddings {
+			if len(v) != s.EmbeddingLength {
+				t.Errorf("embedding %d has length %d, want %d", i, len(v), s.EmbeddingLength)
+			}
+		}
+	})
+
+	t.Run("show reports the context length", func(t *testing.T) {
+		resp, err := c.Show(ctx, &api.ShowRequest{Model: s.Model})
+		if err != nil {
+			t.Fatalf("show: %v", err)
+		}
+		if got := resp.ModelInfo["llama.context_length"]; got != float64(s.ContextLength) {
+			t.Errorf("llama.context_length = %v, want %d", got, s.ContextLength)
+		}
+	})
+
+	t.Run("chat streams until num_predict", func(t *testing.T) {
+		var chunks int
+		var last api.ChatResponse
+		err := c.Chat(ctx, &api.ChatRequest{
+			Model:    s.Model,
+			Messages: []api.Message{{Role: "system", Content: "Du bist hilfreich."}, {Role: "user", Content: "Hallo"}},
+			Options:  map[string]any{"num_predict": 8, "seed": 1, "temperature": 0},
+		}, func(r api.ChatResponse) error {
+			chunks++
+			last = r
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("chat: %v\n%s", err, s.Log())
+		}
+		if !last.Done || last.DoneReason != "length" {
+			t.Errorf("last chunk done=%v reason=%q, want done with reason length", last.Done, last.DoneReason)
+		}
+		if chunks < 2 {
+			t.Errorf("got %d chunks, want a stream", chunks)
+		}
+		if last.EvalCount != 8 {
+			t.Errorf("eval count %d, want 8", last.EvalCount)
+		}
+	})
+}
+
+func TestStoppedServerRefusesConnections(t *testing.T) {
+	s := ollamatest.Start(t)
+	c := client(t, s)
+	if _, err := c.Version(t.Context()); err != nil {
+		t.Fatalf("version before stop: %v", err)
+	}
+	s.Stop()
+	s.Stop() // idempotent
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Version(ctx); err == nil {
+		t.Fatal("version after stop succeeded, want a connection error")
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	ollamatest.StopShared()
+	os.Exit(code)
+}
