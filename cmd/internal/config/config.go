@@ -258,3 +258,10 @@ func (c Config) Logger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
+
+// IsCommon reports whether name is one of the Common options, so that a
+// subcommand can pass them on to Load and keep its own flags to itself.
+func IsCommon(name string) bool {
+	var c Config
+	return NewFlagSet("", Common, &c).Lookup(name) != nil
+}
