@@ -1,0 +1,330 @@
+package pdf
+
+import (
+	"context"
+	"math"
+	"strings"
+
+	lpdf "github.com/ledongthuc/pdf"
+)
+
+// glyph is one shown character (or ligature) in user space: (x, y) is the
+// start of its baseline, w its advance width without character or word
+// spacing, size the effective font size.
+type glyph struct {
+	x, y, w, size float64
+	s             string
+	// space reports that the content stream showed a space glyph right
+	// after this one; the space itself is dropped so that it cannot hide
+	// a column gutter.
+	space bool
+}
+
+// matrix is an affine transform [a b c d e f] as in PDF: x' = a*x + c*y + e,
+// y' = b*x + d*y + f.
+type matrix [6]float64
+
+var identity = matrix{1, 0, 0, 1, 0, 0}
+
+// mul returns m·n (apply m first, then n).
+func (m matrix) mul(n matrix) matrix {
+	return matrix{
+		m[0]*n[0] + m[1]*n[2],
+		m[0]*n[1] + m[1]*n[3],
+		m[2]*n[0] + m[3]*n[2],
+		m[2]*n[1] + m[3]*n[3],
+		m[4]*n[0] + m[5]*n[2] + n[4],
+		m[4]*n[1] + m[5]*n[3] + n[5],
+	}
+}
+
+// font is what the interpreter needs of a PDF font: how to cut a string into
+// codes, what each code means and how wide it is.
+type font struct {
+	enc     lpdf.TextEncoding
+	twoByte bool
+	first   int
+	widths  []float64       // simple fonts, from FirstChar
+	cidW    map[int]float64 // composite fonts
+	dw      float64         // default width (glyph space units)
+	decoded map[int]string  // decode cache: fonts repeat the same codes
+}
+
+func newFont(v lpdf.Value) *font {
+	f := &font{dw: 0, decoded: make(map[int]string)}
+	lf := lpdf.Font{V: v}
+	f.enc = lf.Encoder()
+	if f.enc == nil {
+		f.enc = passthrough{}
+	}
+	if v.Key("Subtype").Name() == "Type0" {
+		f.twoByte = true
+		f.dw = 1000
+		d := v.Key("DescendantFonts").Index(0)
+		if dw := d.Key("DW"); dw.Kind() == lpdf.Integer || dw.Kind() == lpdf.Real {
+			f.dw = dw.Float64()
+		}
+		f.cidW = make(map[int]float64)
+		w := d.Key("W")
+		for i := 0; i < w.Len() && i < 1<<16; {
+			start := int(w.Index(i).Int64())
+			next := w.Index(i + 1)
+			if next.Kind() == lpdf.Array {
+				for j := 0; j < next.Len() && j < 1<<16; j++ {
+					f.cidW[start+j] = next.Index(j).Float64()
+				}
+				i += 2
+				continue
+			}
+			end := int(next.Int64())
+			wd := w.Index(i + 2).Float64()
+			for c := start; c <= end && c-start < 1<<16; c++ {
+				f.cidW[c] = wd
+			}
+			i += 3
+		}
+		return f
+	}
+	f.first = int(v.Key("FirstChar").Int64())
+	ws := v.Key("Widths")
+	for i := 0; i < ws.Len() && i < 1<<16; i++ {
+		f.widths = append(f.widths, ws.Index(i).Float64())
+	}
+	return f
+}
+
+// width returns the advance of code in glyph space units (1/1000 em).
+func (f *font) width(code int) float64 {
+	if f.twoByte {
+		if w, ok := f.cidW[code]; ok {
+			return w
+		}
+		return f.dw
+	}
+	if i := code - f.first; i >= 0 && i < len(f.widths) && f.widths[i] > 0 {
+		return f.widths[i]
+	}
+	// Standard 14 fonts come without widths: half an em is a fair guess
+	// for proportional Latin text.
+	return 500
+}
+
+func (f *font) decode(code int, raw string) string {
+	if s, ok := f.decoded[code]; ok {
+		return s
+	}
+	s := f.enc.Decode(raw)
+	f.decoded[code] = s
+	return s
+}
+
+type passthrough struct{}
+
+func (passthrough) Decode(raw string) string { return raw }
+
+// abort carries a context error out of the interpreter callback.
+type abort struct{ err error }
+
+// maxFormDepth bounds form XObject nesting; hostile files nest forms in
+// cycles.
+const maxFormDepth = 8
+
+// interpreter extracts glyphs from content streams. Fonts are cached per
+// document by the identity of their dictionary so that ToUnicode maps are
+// parsed once, not once per page or per Tf.
+type interpreter struct {
+	ctx    context.Context
+	fonts  map[string]*font
+	ops    int
+	glyphs []glyph
+}
+
+type gstate struct {
+	ctm                 matrix
+	tc, tw, th, tl, tfs float64
+	trise               float64
+	font                *font
+}
+
+func (in *interpreter) fontFor(res lpdf.Value, name string) *font {
+	v := res.Key("Font").Key(name)
+	if v.IsNull() {
+		return nil
+	}
+	// Value does not expose object identity; its printed form names the
+	// referenced objects (widths, ToUnicode stream) and is a good key.
+	key := v.String()
+	if f, ok := in.fonts[key]; ok {
+		return f
+	}
+	f := newFont(v)
+	in.fonts[key] = f
+	return f
+}
+
+// run interprets one content stream with its resources under ctm.
+func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int) {
+	g := gstate{ctm: ctm, th: 1}
+	var stack []gstate
+	var tm, tlm matrix
+	show := func(s string) {
+		f := g.font
+		if f == nil {
+			return
+		}
+		step := 1
+		if f.twoByte {
+			step = 2
+		}
+		for i := 0; i+step <= len(s); i += step {
+			raw := s[i : i+step]
+			code := int(raw[0])
+			if step == 2 {
+				code = code<<8 | int(raw[1])
+			}
+			w0 := f.width(code) / 1000
+			trm := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(tm).mul(g.ctm)
+			sx := math.Hypot(trm[0], trm[1])
+			sy := math.Hypot(trm[2], trm[3])
+			text := f.decode(code, raw)
+			if strings.TrimSpace(text) == "" {
+				if n := len(in.glyphs); n > 0 {
+					in.glyphs[n-1].space = true
+				}
+			} else {
+				in.glyphs = append(in.glyphs, glyph{x: trm[4], y: trm[5], w: w0 * sx, size: sy, s: text})
+			}
+			tx := w0*g.tfs + g.tc
+			if step == 1 && code == ' ' {
+				tx += g.tw
+			}
+			tm = matrix{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
+		}
+	}
+	num := func(args []lpdf.Value, i int) float64 { return args[i].Float64() }
+	lpdf.Interpret(strm, func(stk *lpdf.Stack, op string) {
+		in.ops++
+		if in.ops&1023 == 0 {
+			if err := in.ctx.Err(); err != nil {
+				panic(abort{err})
+			}
+		}
+		n := stk.Len()
+		args := make([]lpdf.Value, n)
+		for i := n - 1; i >= 0; i-- {
+			args[i] = stk.Pop()
+		}
+		switch op {
+		case "q":
+			if len(stack) < 256 {
+				stack = append(stack, g)
+			}
+		case "Q":
+			if len(stack) > 0 {
+				g = stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+			}
+		case "cm":
+			if n == 6 {
+				var m matrix
+				for i := range m {
+					m[i] = num(args, i)
+				}
+				g.ctm = m.mul(g.ctm)
+			}
+		case "BT":
+			tm, tlm = identity, identity
+		case "Tc":
+			if n == 1 {
+				g.tc = num(args, 0)
+			}
+		case "Tw":
+			if n == 1 {
+				g.tw = num(args, 0)
+			}
+		case "Tz":
+			if n == 1 {
+				g.th = num(args, 0) / 100
+			}
+		case "TL":
+			if n == 1 {
+				g.tl = num(args, 0)
+			}
+		case "Ts":
+			if n == 1 {
+				g.trise = num(args, 0)
+			}
+		case "Tf":
+			if n == 2 {
+				g.font = in.fontFor(res, args[0].Name())
+				g.tfs = num(args, 1)
+			}
+		case "TD", "Td":
+			if n == 2 {
+				if op == "TD" {
+					g.tl = -num(args, 1)
+				}
+				tlm = matrix{1, 0, 0, 1, num(args, 0), num(args, 1)}.mul(tlm)
+				tm = tlm
+			}
+		case "Tm":
+			if n == 6 {
+				for i := range tm {
+					tm[i] = num(args, i)
+				}
+				tlm = tm
+			}
+		case "T*":
+			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
+			tm = tlm
+		case "Tj":
+			if n == 1 {
+				show(args[0].RawString())
+			}
+		case "'", "\"":
+			if op == "\"" && n == 3 {
+				g.tw, g.tc = num(args, 0), num(args, 1)
+				args = args[2:]
+				n = 1
+			}
+			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
+			tm = tlm
+			if n == 1 {
+				show(args[0].RawString())
+			}
+		case "TJ":
+			if n != 1 {
+				return
+			}
+			a := args[0]
+			for i := 0; i < a.Len(); i++ {
+				x := a.Index(i)
+				if x.Kind() == lpdf.String {
+					show(x.RawString())
+					continue
+				}
+				tx := -x.Float64() / 1000 * g.tfs * g.th
+				tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
+			}
+		case "Do":
+			if n != 1 || depth >= maxFormDepth {
+				return
+			}
+			xo := res.Key("XObject").Key(args[0].Name())
+			if xo.Key("Subtype").Name() != "Form" {
+				return
+			}
+			m := identity
+			if mv := xo.Key("Matrix"); mv.Len() == 6 {
+				for i := range m {
+					m[i] = mv.Index(i).Float64()
+				}
+			}
+			fres := xo.Key("Resources")
+			if fres.IsNull() {
+				fres = res
+			}
+			in.run(xo, fres, m.mul(g.ctm), depth+1)
+		}
+	})
+}

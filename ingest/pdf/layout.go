@@ -1,0 +1,378 @@
+package pdf
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Layout thresholds, in multiples of the font size. They were tuned on the
+// Bundesgesetzblatt and Bundestag protocol PDFs of the shared data.
+const (
+	// wordGap: a horizontal gap wider than this between two glyphs is a
+	// space, even when the PDF draws no space glyph.
+	wordGap = 0.15
+	// segmentGap: a gap wider than this splits a line into segments (table
+	// cells, columns); segments are what the reading-order cut works on.
+	segmentGap = 1.0
+	// labelGap: a smaller gap that still splits off a short label of at
+	// most three glyphs at the start of a line.
+	labelGap = 0.5
+	// baselineTol: glyphs whose baselines differ by less than this share a
+	// line (superscripts included).
+	baselineTol = 0.45
+	// paragraphGap: a vertical distance between baselines larger than this
+	// starts a new paragraph.
+	paragraphGap = 1.75
+)
+
+// segment is a run of glyphs on one baseline with no wide gap inside.
+type segment struct {
+	glyphs         []glyph
+	x0, x1, y      float64 // extent and baseline
+	size           float64 // largest glyph size
+	text           string
+	bottom, top    float64 // vertical extent used for cutting
+	order          int     // position in the page's baseline order
+	dropped        bool    // running header/footer
+	repeatKey      string
+}
+
+// line is a piece of output text with its baseline, in reading order.
+type line struct {
+	text string
+	y    float64
+	size float64
+	x0   float64
+}
+
+// pageLayout holds the segments of one page before header detection.
+type pageLayout struct {
+	segs   []*segment
+	width  float64
+	height float64
+}
+
+// buildSegments clusters glyphs into baselines and cuts baselines at wide
+// gaps.
+func buildSegments(glyphs []glyph) []*segment {
+	if len(glyphs) == 0 {
+		return nil
+	}
+	gs := make([]glyph, 0, len(glyphs))
+	for _, g := range glyphs {
+		if g.size <= 0 || math.IsNaN(g.x) || math.IsNaN(g.y) || math.IsInf(g.x, 0) || math.IsInf(g.y, 0) || math.IsNaN(g.size) || math.IsInf(g.size, 0) {
+			continue
+		}
+		gs = append(gs, g)
+	}
+	sort.SliceStable(gs, func(i, j int) bool { return gs[i].y > gs[j].y })
+	var lines [][]glyph
+	var cur []glyph
+	var curY, curSize float64
+	for _, g := range gs {
+		if len(cur) > 0 && math.Abs(g.y-curY) <= baselineTol*math.Max(curSize, g.size) {
+			cur = append(cur, g)
+			if g.size > curSize {
+				// The line's baseline is the one of its main text, not of
+				// a superscript or a drop of smaller text.
+				curY, curSize = g.y, g.size
+			}
+			continue
+		}
+		if len(cur) > 0 {
+			lines = append(lines, cur)
+		}
+		cur = []glyph{g}
+		curY, curSize = g.y, g.size
+	}
+	if len(cur) > 0 {
+		lines = append(lines, cur)
+	}
+
+	var segs []*segment
+	for li, ln := range lines {
+		sort.SliceStable(ln, func(i, j int) bool { return ln[i].x < ln[j].x })
+		ln = dedupe(ln)
+		var seg *segment
+		var prevEnd float64
+		for _, g := range ln {
+			gap := g.x - prevEnd
+			if seg != nil && (gap > segmentGap*math.Max(g.size, seg.size) ||
+				// Margin labels ("(B)", line numbers) sit a little apart
+				// from the text; as segments of their own they are found
+				// as repeated or at least do not join the line's words.
+				gap > labelGap*math.Max(g.size, seg.size) && len(seg.glyphs) <= 3) {
+				segs = append(segs, seg)
+				seg = nil
+			}
+			if seg == nil {
+				seg = &segment{x0: g.x, y: g.y, order: li}
+			}
+			seg.glyphs = append(seg.glyphs, g)
+			if g.size > seg.size {
+				seg.size = g.size
+				seg.y = g.y
+			}
+			prevEnd = math.Max(prevEnd, g.x+g.w)
+			if len(seg.glyphs) == 1 {
+				prevEnd = g.x + g.w
+			}
+		}
+		if seg != nil {
+			segs = append(segs, seg)
+		}
+	}
+	segs = splitTrailingLabels(segs)
+	for _, s := range segs {
+		s.finish()
+	}
+	return segs
+}
+
+// splitTrailingLabels cuts a short label of at most three glyphs off the
+// end of a segment when it stands apart (a right-margin "(D)").
+func splitTrailingLabels(segs []*segment) []*segment {
+	out := segs[:0:0]
+	for _, s := range segs {
+		n := len(s.glyphs)
+		cut := -1
+		for k := n - 1; k >= max(1, n-3); k-- {
+			prev := s.glyphs[k-1]
+			if s.glyphs[k].x-(prev.x+prev.w) > labelGap*math.Max(prev.size, s.glyphs[k].size) {
+				cut = k
+				break
+			}
+		}
+		if cut < 0 {
+			out = append(out, s)
+			continue
+		}
+		head := &segment{glyphs: s.glyphs[:cut], x0: s.x0, y: s.y, order: s.order}
+		tail := &segment{glyphs: s.glyphs[cut:], x0: s.glyphs[cut].x, y: s.y, order: s.order}
+		for _, part := range []*segment{head, tail} {
+			for _, g := range part.glyphs {
+				if g.size > part.size {
+					part.size, part.y = g.size, g.y
+				}
+			}
+		}
+		out = append(out, head, tail)
+	}
+	return out
+}
+
+// dedupe drops glyphs drawn twice at nearly the same place (fake bold,
+// shadows), which would otherwise double letters.
+func dedupe(ln []glyph) []glyph {
+	out := ln[:0]
+	for _, g := range ln {
+		dup := false
+		for k := len(out) - 1; k >= 0 && k >= len(out)-4; k-- {
+			p := out[k]
+			if p.s == g.s && math.Abs(p.x-g.x) < 0.2*g.size && math.Abs(p.y-g.y) < 0.2*g.size {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (s *segment) finish() {
+	var b strings.Builder
+	end := 0.0
+	for i, g := range s.glyphs {
+		if i > 0 {
+			prev := s.glyphs[i-1]
+			gap := g.x - end
+			if prev.space || gap > wordGap*math.Max(g.size, prev.size) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(g.s)
+		if i == 0 || g.x+g.w > end {
+			end = g.x + g.w
+		}
+	}
+	s.x1 = math.Max(end, s.x0)
+	s.text = strings.TrimSpace(b.String())
+	s.bottom = s.y - 0.2*s.size
+	s.top = s.y + 0.7*s.size
+}
+
+// order returns the segments in reading order by recursive XY cuts: a
+// vertical gutter that runs through the whole region splits it into
+// columns (left first); otherwise the widest horizontal gap splits it
+// into a top and a bottom part.
+func order(segs []*segment, pageWidth float64) []*segment {
+	out := make([]*segment, 0, len(segs))
+	var cut func(region []*segment, depth int)
+	cut = func(region []*segment, depth int) {
+		if len(region) <= 1 || depth > 2000 {
+			out = append(out, sortedByLine(region)...)
+			return
+		}
+		if l, r, ok := verticalCut(region, pageWidth); ok {
+			cut(l, depth+1)
+			cut(r, depth+1)
+			return
+		}
+		if t, b, ok := horizontalCut(region); ok {
+			cut(t, depth+1)
+			cut(b, depth+1)
+			return
+		}
+		out = append(out, sortedByLine(region)...)
+	}
+	cut(segs, 0)
+	return out
+}
+
+func sortedByLine(region []*segment) []*segment {
+	r := slices.Clone(region)
+	sort.SliceStable(r, func(i, j int) bool {
+		if r[i].order != r[j].order {
+			return r[i].order < r[j].order
+		}
+		return r[i].x0 < r[j].x0
+	})
+	return r
+}
+
+// verticalCut finds the widest gutter: an x interval no segment overlaps,
+// with enough text on both sides to be a column rather than the numbers
+// of a list with hanging indents.
+func verticalCut(region []*segment, pageWidth float64) (left, right []*segment, ok bool) {
+	r := slices.Clone(region)
+	sort.Slice(r, func(i, j int) bool { return r[i].x0 < r[j].x0 })
+	minX := r[0].x0
+	maxX := r[0].x1
+	for _, s := range r {
+		maxX = math.Max(maxX, s.x1)
+	}
+	minSide := math.Max(0.12*pageWidth, 40)
+	best, bestAt := 0.0, -1
+	reach := r[0].x1
+	for i := 1; i < len(r); i++ {
+		if gap := r[i].x0 - reach; gap > 0 {
+			leftW := reach - minX
+			rightW := maxX - r[i].x0
+			if gap > best && leftW >= minSide && rightW >= minSide {
+				best, bestAt = gap, i
+			}
+		}
+		reach = math.Max(reach, r[i].x1)
+	}
+	if bestAt < 0 {
+		return nil, nil, false
+	}
+	return r[:bestAt], r[bestAt:], true
+}
+
+// horizontalCut splits at the widest y interval no segment overlaps.
+func horizontalCut(region []*segment) (top, bottom []*segment, ok bool) {
+	r := slices.Clone(region)
+	sort.Slice(r, func(i, j int) bool { return r[i].top > r[j].top })
+	best, bestAt := 0.0, -1
+	reach := r[0].bottom
+	for i := 1; i < len(r); i++ {
+		if gap := reach - r[i].top; gap > 0 && gap > best {
+			best, bestAt = gap, i
+		}
+		reach = math.Min(reach, r[i].bottom)
+	}
+	if bestAt < 0 {
+		return nil, nil, false
+	}
+	return r[:bestAt], r[bestAt:], true
+}
+
+// linesOf joins segments that follow each other on one baseline.
+func linesOf(segs []*segment) []line {
+	var out []line
+	for _, s := range segs {
+		if s.dropped || s.text == "" {
+			continue
+		}
+		if n := len(out); n > 0 && math.Abs(out[n-1].y-s.y) < baselineTol*s.size && s.x0 > out[n-1].x0 {
+			out[n-1].text += " " + s.text
+			continue
+		}
+		out = append(out, line{text: s.text, y: s.y, size: s.size, x0: s.x0})
+	}
+	return out
+}
+
+// render joins lines into text: hyphenated line ends are rejoined, larger
+// vertical gaps become paragraph breaks.
+func render(lines []line) string {
+	var b []byte
+	for i, ln := range lines {
+		if i > 0 {
+			prev := lines[i-1]
+			switch {
+			case joinHyphen(string(b[max(0, len(b)-8):]), ln.text):
+				// The hyphen is the last rune written: drop it.
+				_, n := utf8.DecodeLastRune(b)
+				b = b[:len(b)-n]
+			case keepHyphen(string(b[max(0, len(b)-8):]), ln.text):
+				// "E-" + "Government": a real hyphen, no space.
+			case prev.y-ln.y > paragraphGap*math.Max(ln.size, prev.size) || ln.y > prev.y+ln.size:
+				b = append(b, "\n\n"...)
+			default:
+				b = append(b, '\n')
+			}
+		}
+		b = append(b, ln.text...)
+	}
+	return string(b)
+}
+
+// conjunctions follow a suspended compound ("Landes- und Bundesrecht"):
+// the hyphen before them is real.
+var conjunctions = map[string]bool{"und": true, "oder": true, "bis": true, "sowie": true, "bzw.": true, "beziehungsweise": true, "als": true, "noch": true, "wie": true}
+
+func isHyphen(r rune) bool { return r == '-' || r == '\u00ad' || r == '\u2010' || r == '\u2011' }
+
+// joinHyphen reports whether prev ends with a word broken at the line end
+// ("Verwal-") that continues in next ("tung").
+func joinHyphen(prev, next string) bool {
+	last, n := utf8.DecodeLastRuneInString(prev)
+	if !isHyphen(last) {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(prev[:len(prev)-n])
+	if !unicode.IsLetter(before) {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(next)
+	if last == '\u00ad' {
+		return true
+	}
+	if !unicode.IsLower(first) {
+		return false
+	}
+	word, _, _ := strings.Cut(next, " ")
+	return !conjunctions[word]
+}
+
+// keepHyphen reports whether prev ends with a hyphen that belongs to a
+// compound continued in next ("E-" / "Government", "Wohngeld-" /
+// "Verordnung").
+func keepHyphen(prev, next string) bool {
+	last, n := utf8.DecodeLastRuneInString(prev)
+	if !isHyphen(last) {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(prev[:len(prev)-n])
+	first, _ := utf8.DecodeRuneInString(next)
+	word, _, _ := strings.Cut(next, " ")
+	return unicode.IsLetter(before) && (unicode.IsUpper(first) || unicode.IsDigit(first)) && !conjunctions[word]
+}

@@ -1,0 +1,358 @@
+// Package pdf loads PDF files: it extracts the text of every page in
+// reading order and turns it into one document with a chunk per page (or
+// per passage of a long page), each citing its page.
+//
+// It is the only package that imports github.com/ledongthuc/pdf. That
+// library parses the file and decodes fonts; the library's own plain-text
+// output glues lines and mixes columns, so this package interprets the
+// content streams itself and rebuilds words, lines, columns and reading
+// order from glyph positions.
+package pdf
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"unicode"
+
+	lpdf "github.com/ledongthuc/pdf"
+
+	"amtsassist/assist"
+	"amtsassist/ingest/split"
+)
+
+// Page is the text of one PDF page.
+type Page struct {
+	Number int // 1-based
+	Text   string
+	// NoTextLayer reports that the page shows no text at all: a scan that
+	// needs OCR, or a page of pure graphics.
+	NoTextLayer bool
+}
+
+const op = "ingest pdf"
+
+// Extract returns the text of every page of the PDF in data, in page order.
+// It returns Invalid for input that is not a readable PDF (no header,
+// truncated or damaged, encrypted), and ctx's error when ctx ends first.
+// A page without a text layer is returned with NoTextLayer set.
+func Extract(ctx context.Context, data []byte) ([]Page, error) {
+	pages, _, err := extract(ctx, data, Options{})
+	return pages, err
+}
+
+// Options tune extraction; the zero value is what Extract and Load use.
+type Options struct {
+	// KeepRunningHeaders keeps running headers, footers, page numbers and
+	// margin labels. Retrieval wants them gone; the extraction benchmark
+	// uses it because some ground truths (the Bundestag's official
+	// protocol text) keep them.
+	KeepRunningHeaders bool
+}
+
+// ExtractWith is Extract with options.
+func ExtractWith(ctx context.Context, data []byte, opts Options) ([]Page, error) {
+	pages, _, err := extract(ctx, data, opts)
+	return pages, err
+}
+
+// extractResult is what the worker goroutine hands back.
+type extractResult struct {
+	pages []Page
+	title string
+	err   error
+}
+
+// extract runs the parse in its own goroutine so that a file on which the
+// library spins (it has no notion of a context) cannot hold the caller
+// beyond ctx: the caller gets ctx's error back and the worker is left to
+// finish on its own; its callbacks check ctx and stop as soon as they run.
+func extract(ctx context.Context, data []byte, opts Options) ([]Page, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	if err := checkHeader(data); err != nil {
+		return nil, "", err
+	}
+	done := make(chan extractResult, 1)
+	go func() {
+		var res extractResult
+		defer func() {
+			if r := recover(); r != nil {
+				res = extractResult{err: recovered(r)}
+			}
+			done <- res
+		}()
+		res.pages, res.title, res.err = extractPages(ctx, data, opts)
+	}()
+	select {
+	case res := <-done:
+		return res.pages, res.title, res.err
+	case <-ctx.Done():
+		return nil, "", ctx.Err()
+	}
+}
+
+// recovered turns a panic of the library (or of hostile input reaching an
+// index out of range) into an Invalid error; a context abort is returned as
+// the context's error.
+func recovered(r any) error {
+	if a, ok := r.(abort); ok {
+		return a.err
+	}
+	detail := fmt.Sprint(r)
+	if _, ok := r.(runtime.Error); ok {
+		detail = "internal parser failure"
+	}
+	return &assist.Error{Op: op, Kind: assist.Invalid, Msg: "truncated or damaged PDF: " + clip(detail, 120), Err: fmt.Errorf("%v", r)}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func checkHeader(data []byte) error {
+	if len(data) == 0 {
+		return assist.Errorf(assist.Invalid, op, "empty file: not a PDF")
+	}
+	head := data[:min(len(data), 1024)]
+	if !bytes.Contains(head, []byte("%PDF-")) {
+		return assist.Errorf(assist.Invalid, op, "not a PDF (no %%PDF header)")
+	}
+	return nil
+}
+
+func openReader(data []byte) (*lpdf.Reader, error) {
+	if !bytes.HasPrefix(data, []byte("%PDF-")) {
+		return nil, assist.Errorf(assist.Invalid, op, "unsupported PDF: data before the %%PDF header")
+	}
+	// The library accepts only versions 1.0 to 1.7 followed directly by a
+	// line break; PDF 2.0 files and headers followed by a comment on the
+	// same line are common and otherwise fine. Rewriting the header in
+	// place keeps every byte offset of the xref table valid.
+	if len(data) >= 9 && !(data[5] == '1' && data[6] == '.' && data[7] >= '0' && data[7] <= '7' && (data[8] == '\r' || data[8] == '\n')) {
+		fixed := bytes.Clone(data)
+		copy(fixed, "%PDF-1.7\n")
+		data = fixed
+	}
+	if !bytes.Contains(data[max(0, len(data)-1024):], []byte("%%EOF")) {
+		return nil, assist.Errorf(assist.Invalid, op, "truncated or damaged PDF: no %%%%EOF marker at the end")
+	}
+	r, err := lpdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		if errors.Is(err, lpdf.ErrInvalidPassword) || strings.Contains(strings.ToLower(err.Error()), "encrypt") {
+			return nil, &assist.Error{Op: op, Kind: assist.Invalid, Msg: "encrypted PDF is not supported", Err: err}
+		}
+		return nil, &assist.Error{Op: op, Kind: assist.Invalid, Msg: "truncated or damaged PDF: " + clip(err.Error(), 120), Err: err}
+	}
+	return r, nil
+}
+
+// maxPages bounds the page tree walk; a hostile Count would otherwise make
+// us loop for billions of iterations.
+const maxPages = 100000
+
+func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, string, error) {
+	r, err := openReader(data)
+	if err != nil {
+		return nil, "", err
+	}
+	title := strings.TrimSpace(r.Trailer().Key("Info").Key("Title").Text())
+	pageVals := collectPages(r)
+	if len(pageVals) == 0 {
+		return nil, "", assist.Errorf(assist.Invalid, op, "truncated or damaged PDF: no pages found")
+	}
+	in := &interpreter{ctx: ctx, fonts: make(map[string]*font)}
+	layouts := make([]pageLayout, len(pageVals))
+	for i, pv := range pageVals {
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		layouts[i] = pageText(in, pv)
+	}
+	if !opts.KeepRunningHeaders {
+		dropRepeated(layouts)
+	}
+	pages := make([]Page, len(layouts))
+	for i, l := range layouts {
+		text := ""
+		if len(l.segs) > 0 {
+			text = render(linesOf(order(l.segs, l.width)))
+		}
+		pages[i] = Page{Number: i + 1, Text: text, NoTextLayer: len(l.segs) == 0}
+	}
+	return pages, title, nil
+}
+
+// collectPages walks the page tree itself: the library's Page(n) walks it
+// from the root for every n, which is quadratic, and trusts Count.
+func collectPages(r *lpdf.Reader) []lpdf.Value {
+	var out []lpdf.Value
+	var walk func(v lpdf.Value, depth int)
+	walk = func(v lpdf.Value, depth int) {
+		if depth > 64 || len(out) >= maxPages {
+			return
+		}
+		kids := v.Key("Kids")
+		if v.Key("Type").Name() == "Page" || (kids.Kind() != lpdf.Array && !v.Key("Contents").IsNull()) {
+			out = append(out, v)
+			return
+		}
+		for i := 0; i < kids.Len() && len(out) < maxPages; i++ {
+			walk(kids.Index(i), depth+1)
+		}
+	}
+	walk(r.Trailer().Key("Root").Key("Pages"), 0)
+	return out
+}
+
+// pageText interprets one page; a page whose content the library cannot
+// parse keeps the glyphs read so far.
+func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
+	l.width, l.height = 595, 842 // A4 when the page has no usable MediaBox
+	for v := pv; !v.IsNull(); v = v.Key("Parent") {
+		if mb := v.Key("MediaBox"); mb.Len() == 4 {
+			w := mb.Index(2).Float64() - mb.Index(0).Float64()
+			h := mb.Index(3).Float64() - mb.Index(1).Float64()
+			if w > 1 && h > 1 && !math.IsInf(w, 0) && !math.IsInf(h, 0) {
+				l.width, l.height = w, h
+			}
+			break
+		}
+		if v.Key("Parent").IsNull() {
+			break
+		}
+	}
+	var res lpdf.Value
+	for v := pv; !v.IsNull(); v = v.Key("Parent") {
+		if res = v.Key("Resources"); !res.IsNull() {
+			break
+		}
+	}
+	in.glyphs = in.glyphs[:0]
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if a, ok := r.(abort); ok {
+					panic(a)
+				}
+				// Damaged content stream: keep what was read.
+			}
+		}()
+		contents := pv.Key("Contents")
+		if contents.IsNull() {
+			return
+		}
+		in.run(contents, res, identity, 0)
+	}()
+	l.segs = buildSegments(in.glyphs)
+	return l
+}
+
+var (
+	digits     = regexp.MustCompile(`\d+`)
+	pageNumber = regexp.MustCompile(`^(?i)[\s\-–—(]*(seite|page|s\.)?\s*\d{1,4}(\s*(von|of|/)\s*\d{1,4})?[\s\-–—)]*$`)
+)
+
+// dropRepeated marks running headers and footers: segments with the same
+// text (digits ignored) at the same height on many pages, and bare page
+// numbers at the top or bottom of a page.
+func dropRepeated(pages []pageLayout) {
+	for pi := range pages {
+		for _, s := range pages[pi].segs {
+			s.repeatKey = digits.ReplaceAllString(s.text, "#") + "@" + strconv.Itoa(int(math.Round(s.y/3)))
+			if len(s.glyphs) <= 3 {
+				// Short labels must also match in x, or a common short
+				// word would count as repeated.
+				s.repeatKey += "," + strconv.Itoa(int(math.Round(s.x0/6)))
+			}
+		}
+	}
+	if len(pages) >= 3 {
+		count := map[string]int{}
+		for _, p := range pages {
+			seen := map[string]bool{}
+			for _, s := range p.segs {
+				if !seen[s.repeatKey] {
+					seen[s.repeatKey] = true
+					count[s.repeatKey]++
+				}
+			}
+		}
+		threshold := int(math.Ceil(0.4 * float64(len(pages))))
+		threshold = max(threshold, 3)
+		for _, p := range pages {
+			for _, s := range p.segs {
+				if count[s.repeatKey] >= threshold && utf8Len(s.text) < 200 {
+					s.dropped = true
+				}
+			}
+		}
+	}
+	for _, p := range pages {
+		for _, s := range p.segs {
+			margin := s.y < 0.1*p.height || s.y > 0.9*p.height
+			if margin && pageNumber.MatchString(s.text) {
+				s.dropped = true
+			}
+		}
+	}
+}
+
+func utf8Len(s string) int { return len([]rune(s)) }
+
+// Load extracts the PDF named name and returns it as one document with a
+// chunk per page, or per passage of a long page. Corpus and ID are left to
+// the pipeline. Pages without a text layer become warnings; a PDF without
+// any text is Invalid, so that nothing is silently indexed empty.
+func Load(ctx context.Context, name string, data []byte) (assist.Document, error) {
+	pages, title, err := extract(ctx, data, Options{})
+	if err != nil {
+		return assist.Document{}, err
+	}
+	if title == "" || !hasLetter(title) {
+		title = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	}
+	doc := assist.Document{Title: title, Source: name, Format: "pdf"}
+	textPages := 0
+	for _, p := range pages {
+		if p.NoTextLayer {
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: no text layer (needs OCR)", p.Number))
+			continue
+		}
+		textPages++
+		for n, passage := range split.Text(p.Text, 0, -1) {
+			doc.Chunks = append(doc.Chunks, assist.Chunk{
+				ID:       fmt.Sprintf("p%d-%d", p.Number, n),
+				Source:   name,
+				Ordinal:  len(doc.Chunks),
+				Text:     passage,
+				Citation: assist.Citation{Document: title, Page: p.Number},
+				Meta:     map[string]string{"page": strconv.Itoa(p.Number)},
+			})
+		}
+	}
+	if textPages == 0 {
+		return assist.Document{}, assist.Errorf(assist.Invalid, op, "no text layer on any of the %d pages (needs OCR)", len(pages))
+	}
+	return doc, nil
+}
+
+func hasLetter(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
+}
