@@ -62,7 +62,9 @@ func isBEIR(data []byte) bool {
 		}
 		var probe map[string]json.RawMessage
 		if json.Unmarshal(line, &probe) != nil {
-			return false
+			// A broken first line: let the BEIR loader name the problem
+			// when the line looks like BEIR.
+			return bytes.Contains(line, []byte(`"_id"`))
 		}
 		_, ok := probe["_id"]
 		return ok

@@ -228,6 +228,8 @@ func (p *Pipeline) run(ctx context.Context, srcs []source, opts Options) (Report
 			for _, id := range fr.DocIDs {
 				seen[id] = true
 			}
+			p.log.DebugContext(ctx, "source indexed", "source", l.src.name, "documents", fr.Documents,
+				"new", fr.New, "changed", fr.Changed, "chunks", fr.Chunks)
 		}
 		rep.Documents += fr.Documents
 		rep.New += fr.New
