@@ -10,6 +10,7 @@ import (
 	"amtsassist/assist"
 	"amtsassist/ingest/beir"
 	"amtsassist/ingest/lawxml"
+	"amtsassist/ingest/markdown"
 	"amtsassist/ingest/pdf"
 )
 
@@ -32,7 +33,7 @@ func loadFormat(ctx context.Context, format Format, src source, data []byte, opt
 	case FormatBEIR:
 		docs, err = beir.Load(ctx, src.name, bytes.NewReader(data), beir.Options{})
 	case FormatMarkdown, FormatText:
-		docs, err = loadMarkdown(ctx, src.name, data, format == FormatText)
+		docs, err = one(markdown.Load(ctx, src.name, data, markdown.Options{Plain: format == FormatText}))
 	case FormatTicketsCSV, FormatTicketsJSONL:
 		docs, err = loadTickets(ctx, src.name, data, format, opts)
 	default:

@@ -6,10 +6,6 @@ import (
 	"amtsassist/assist"
 )
 
-func loadMarkdown(ctx context.Context, name string, data []byte, plain bool) ([]assist.Document, error) {
-	return nil, assist.Errorf(assist.Unavailable, "ingest", "markdown loader pending")
-}
-
 func loadTickets(ctx context.Context, name string, data []byte, f Format, opts Options) ([]assist.Document, error) {
 	return nil, assist.Errorf(assist.Unavailable, "ingest", "ticket loader pending")
 }

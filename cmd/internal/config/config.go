@@ -115,6 +115,9 @@ func Load(name string, scope Scope, args []string, getenv func(string) string) (
 
 	// Second pass: defaults < file < environment < flags.
 	out := Defaults()
+	if scope&Server == 0 {
+		out.LogLevel = "warn" // the CLI reports through its own output
+	}
 	fs2 := flag.NewFlagSet(name, flag.ContinueOnError)
 	bind(fs2, &out, scope)
 	file := c.ConfigFile
