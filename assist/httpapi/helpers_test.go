@@ -255,3 +255,14 @@ func decodeJSON[T any](t testing.TB, r io.Reader) T {
 	}
 	return v
 }
+
+// newRequest builds a request; chunked hides the body length, as a client
+// streaming an upload would.
+func newRequest(method, target string, body []byte, chunked bool) *http.Request {
+	req := httptest.NewRequest(method, target, bytes.NewReader(body))
+	if chunked {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = -1
+	}
+	return req
+}
