@@ -18,6 +18,7 @@ type glyph struct {
 	// after this one; the space itself is dropped so that it cannot hide
 	// a column gutter.
 	space bool
+	seq   int32 // position in the content stream, set by buildSegments
 }
 
 // matrix is an affine transform [a b c d e f] as in PDF: x' = a*x + c*y + e,
@@ -133,9 +134,13 @@ const maxFormDepth = 8
 // document by the identity of their dictionary so that ToUnicode maps are
 // parsed once, not once per page or per Tf.
 type interpreter struct {
-	ctx    context.Context
-	fonts  map[string]*font
+	ctx   context.Context
+	fonts map[string]*font
+	// byName caches fontFor per resource dictionary and name for the
+	// current page: computing the identity key is not free either.
+	byName map[fontRef]*font
 	ops    int
+	args   []lpdf.Value // operand buffer reused across operators
 	glyphs []glyph
 }
 
@@ -146,7 +151,22 @@ type gstate struct {
 	font                *font
 }
 
-func (in *interpreter) fontFor(res lpdf.Value, name string) *font {
+type fontRef struct {
+	res  string
+	name string
+}
+
+func (in *interpreter) fontFor(res lpdf.Value, resKey, name string) *font {
+	ref := fontRef{resKey, name}
+	if f, ok := in.byName[ref]; ok {
+		return f
+	}
+	f := in.lookupFont(res, name)
+	in.byName[ref] = f
+	return f
+}
+
+func (in *interpreter) lookupFont(res lpdf.Value, name string) *font {
 	v := res.Key("Font").Key(name)
 	if v.IsNull() {
 		return nil
@@ -163,7 +183,7 @@ func (in *interpreter) fontFor(res lpdf.Value, name string) *font {
 }
 
 // run interprets one content stream with its resources under ctm.
-func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int) {
+func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey string) {
 	g := gstate{ctm: ctm, th: 1}
 	var stack []gstate
 	var tm, tlm matrix
@@ -210,7 +230,10 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int) {
 			}
 		}
 		n := stk.Len()
-		args := make([]lpdf.Value, n)
+		if cap(in.args) < n {
+			in.args = make([]lpdf.Value, n)
+		}
+		args := in.args[:n]
 		for i := n - 1; i >= 0; i-- {
 			args[i] = stk.Pop()
 		}
@@ -256,7 +279,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int) {
 			}
 		case "Tf":
 			if n == 2 {
-				g.font = in.fontFor(res, args[0].Name())
+				g.font = in.fontFor(res, resKey, args[0].Name())
 				g.tfs = num(args, 1)
 			}
 		case "TD", "Td":
@@ -324,7 +347,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int) {
 			if fres.IsNull() {
 				fres = res
 			}
-			in.run(xo, fres, m.mul(g.ctm), depth+1)
+			in.run(xo, fres, m.mul(g.ctm), depth+1, resKey+"/"+args[0].Name())
 		}
 	})
 }

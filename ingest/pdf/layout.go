@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -31,14 +32,14 @@ const (
 
 // segment is a run of glyphs on one baseline with no wide gap inside.
 type segment struct {
-	glyphs         []glyph
-	x0, x1, y      float64 // extent and baseline
-	size           float64 // largest glyph size
-	text           string
-	bottom, top    float64 // vertical extent used for cutting
-	order          int     // position in the page's baseline order
-	dropped        bool    // running header/footer
-	repeatKey      string
+	glyphs      []glyph
+	x0, x1, y   float64 // extent and baseline
+	size        float64 // largest glyph size
+	text        string
+	bottom, top float64 // vertical extent used for cutting
+	order       int     // position in the page's baseline order
+	dropped     bool    // running header/footer
+	repeatKey   string
 }
 
 // line is a piece of output text with its baseline, in reading order.
@@ -69,60 +70,37 @@ func buildSegments(glyphs []glyph) []*segment {
 		}
 		gs = append(gs, g)
 	}
-	sort.SliceStable(gs, func(i, j int) bool { return gs[i].y > gs[j].y })
-	var lines [][]glyph
-	var cur []glyph
-	var curY, curSize float64
-	for _, g := range gs {
-		if len(cur) > 0 && math.Abs(g.y-curY) <= baselineTol*math.Max(curSize, g.size) {
-			cur = append(cur, g)
-			if g.size > curSize {
-				// The line's baseline is the one of its main text, not of
-				// a superscript or a drop of smaller text.
-				curY, curSize = g.y, g.size
-			}
-			continue
-		}
-		if len(cur) > 0 {
-			lines = append(lines, cur)
-		}
-		cur = []glyph{g}
-		curY, curSize = g.y, g.size
-	}
-	if len(cur) > 0 {
-		lines = append(lines, cur)
-	}
+	lines := clusterLines(gs)
 
 	var segs []*segment
 	for li, ln := range lines {
-		sort.SliceStable(ln, func(i, j int) bool { return ln[i].x < ln[j].x })
-		ln = dedupe(ln)
 		var seg *segment
 		var prevEnd float64
-		for _, g := range ln {
+		start := 0
+		for i, g := range ln {
 			gap := g.x - prevEnd
 			if seg != nil && (gap > segmentGap*math.Max(g.size, seg.size) ||
 				// Margin labels ("(B)", line numbers) sit a little apart
 				// from the text; as segments of their own they are found
 				// as repeated or at least do not join the line's words.
-				gap > labelGap*math.Max(g.size, seg.size) && len(seg.glyphs) <= 3) {
+				gap > labelGap*math.Max(g.size, seg.size) && i-start <= 3) {
+				seg.glyphs = ln[start:i:i]
 				segs = append(segs, seg)
 				seg = nil
 			}
 			if seg == nil {
 				seg = &segment{x0: g.x, y: g.y, order: li}
+				start = i
+				prevEnd = g.x + g.w
 			}
-			seg.glyphs = append(seg.glyphs, g)
 			if g.size > seg.size {
 				seg.size = g.size
 				seg.y = g.y
 			}
 			prevEnd = math.Max(prevEnd, g.x+g.w)
-			if len(seg.glyphs) == 1 {
-				prevEnd = g.x + g.w
-			}
 		}
 		if seg != nil {
+			seg.glyphs = ln[start:len(ln):len(ln)]
 			segs = append(segs, seg)
 		}
 	}
@@ -163,6 +141,125 @@ func splitTrailingLabels(segs []*segment) []*segment {
 		out = append(out, head, tail)
 	}
 	return out
+}
+
+// run is a stretch of glyphs the content stream shows left to right on one
+// baseline: usually a word, a line or a line of a column. Sorting runs
+// instead of glyphs keeps layout analysis cheap.
+type run struct {
+	glyphs  []glyph
+	y, size float64
+	x0, end float64
+	seq     int
+}
+
+// clusterLines groups glyphs into lines (top to bottom), each sorted left
+// to right.
+func clusterLines(gs []glyph) [][]glyph {
+	var runs []run
+	for i, g := range gs {
+		if n := len(runs); n > 0 {
+			r := &runs[n-1]
+			if math.Abs(g.y-r.glyphs[len(r.glyphs)-1].y) < 0.1*g.size && g.x >= r.end-0.3*g.size && g.x <= r.end+3*g.size {
+				r.glyphs = append(r.glyphs, g)
+				r.end = math.Max(r.end, g.x+g.w)
+				if g.size > r.size {
+					r.size, r.y = g.size, g.y
+				}
+				continue
+			}
+		}
+		runs = append(runs, run{glyphs: gs[i : i+1 : i+1], y: g.y, size: g.size, x0: g.x, end: g.x + g.w, seq: i})
+	}
+	// Content stream order breaks ties: it is the reading order within a
+	// line for nearly every producer.
+	slices.SortFunc(runs, func(a, b run) int {
+		if c := cmp.Compare(b.y, a.y); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	var lines [][]glyph
+	var cur []run
+	var curY, curSize float64
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		lines = append(lines, joinRuns(cur))
+		cur = nil
+	}
+	for _, r := range runs {
+		if len(cur) > 0 && math.Abs(r.y-curY) <= baselineTol*math.Max(curSize, r.size) {
+			cur = append(cur, r)
+			if r.size > curSize {
+				// The line's baseline is the one of its main text, not of
+				// a superscript or a drop of smaller text.
+				curY, curSize = r.y, r.size
+			}
+			continue
+		}
+		flush()
+		cur = []run{r}
+		curY, curSize = r.y, r.size
+	}
+	flush()
+	return lines
+}
+
+// joinRuns orders the runs of one line left to right and concatenates
+// their glyphs; runs drawn twice (fake bold, shadows) are dropped, and
+// interleaved runs fall back to sorting glyphs.
+func joinRuns(rs []run) []glyph {
+	slices.SortFunc(rs, func(a, b run) int {
+		if c := cmp.Compare(a.x0, b.x0); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	n := 0
+	for _, r := range rs {
+		n += len(r.glyphs)
+	}
+	out := make([]glyph, 0, n)
+	sorted := true
+	var prev *run
+	for i := range rs {
+		r := &rs[i]
+		if prev != nil && sameRun(prev, r) {
+			continue
+		}
+		if len(out) > 0 && r.x0 < out[len(out)-1].x-0.2*r.size {
+			sorted = false
+		}
+		out = append(out, r.glyphs...)
+		prev = r
+	}
+	if !sorted {
+		for i := range out {
+			out[i].seq = int32(i)
+		}
+		slices.SortFunc(out, func(a, b glyph) int {
+			if c := cmp.Compare(a.x, b.x); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.seq, b.seq)
+		})
+		out = dedupe(out)
+	}
+	return out
+}
+
+func sameRun(a, b *run) bool {
+	if len(a.glyphs) != len(b.glyphs) || math.Abs(a.x0-b.x0) > 0.2*b.size || math.Abs(a.y-b.y) > 0.2*b.size {
+		return false
+	}
+	for i := range a.glyphs {
+		if a.glyphs[i].s != b.glyphs[i].s {
+			return false
+		}
+	}
+	return true
 }
 
 // dedupe drops glyphs drawn twice at nearly the same place (fake bold,
@@ -324,7 +421,9 @@ func render(lines []line) string {
 				b = b[:len(b)-n]
 			case keepHyphen(string(b[max(0, len(b)-8):]), ln.text):
 				// "E-" + "Government": a real hyphen, no space.
-			case prev.y-ln.y > paragraphGap*math.Max(ln.size, prev.size) || ln.y > prev.y+ln.size:
+			case prev.y-ln.y > paragraphGap*math.Max(ln.size, prev.size):
+				// Only a gap downwards: a jump up is the next column, where
+				// the sentence usually goes on.
 				b = append(b, "\n\n"...)
 			default:
 				b = append(b, '\n')

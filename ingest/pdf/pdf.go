@@ -172,13 +172,9 @@ func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, strin
 	if len(pageVals) == 0 {
 		return nil, "", assist.Errorf(assist.Invalid, op, "truncated or damaged PDF: no pages found")
 	}
-	in := &interpreter{ctx: ctx, fonts: make(map[string]*font)}
-	layouts := make([]pageLayout, len(pageVals))
-	for i, pv := range pageVals {
-		if err := ctx.Err(); err != nil {
-			return nil, "", err
-		}
-		layouts[i] = pageText(in, pv)
+	layouts, err := layoutPages(ctx, pageVals)
+	if err != nil {
+		return nil, "", err
 	}
 	if !opts.KeepRunningHeaders {
 		dropRepeated(layouts)
@@ -192,6 +188,51 @@ func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, strin
 		pages[i] = Page{Number: i + 1, Text: text, NoTextLayer: len(l.segs) == 0}
 	}
 	return pages, title, nil
+}
+
+// layoutPages interprets the pages on all cores: the library's Reader is
+// immutable once open and so safe for concurrent reads, and fonts are
+// cached per worker.
+func layoutPages(ctx context.Context, pageVals []lpdf.Value) ([]pageLayout, error) {
+	layouts := make([]pageLayout, len(pageVals))
+	workers := min(runtime.GOMAXPROCS(0), len(pageVals), 8)
+	next := make(chan int)
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			var err error
+			defer func() {
+				if r := recover(); r != nil {
+					err = recovered(r)
+					for range next { // let the feeder finish
+					}
+				}
+				errs <- err
+			}()
+			in := &interpreter{ctx: ctx, fonts: make(map[string]*font)}
+			for i := range next {
+				layouts[i] = pageText(in, pageVals[i])
+			}
+		}()
+	}
+	var ctxErr error
+	for i := range pageVals {
+		if ctxErr = ctx.Err(); ctxErr != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	var first error
+	for range workers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if ctxErr != nil {
+		return nil, ctxErr
+	}
+	return layouts, first
 }
 
 // collectPages walks the page tree itself: the library's Page(n) walks it
@@ -253,7 +294,8 @@ func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 		if contents.IsNull() {
 			return
 		}
-		in.run(contents, res, identity, 0)
+		in.byName = make(map[fontRef]*font)
+		in.run(contents, res, identity, 0, "")
 	}()
 	l.segs = buildSegments(in.glyphs)
 	return l
