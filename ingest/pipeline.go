@@ -209,17 +209,17 @@ func (p *Pipeline) run(ctx context.Context, srcs []source, opts Options) (Report
 		fr.Source, fr.Format = l.src.name, l.format
 		if l.err == nil {
 			l.err = p.store(ctx, l, opts, fr)
-		}
-		if l.err != nil {
-			switch k := assist.KindOf(l.err); {
-			case ctx.Err() != nil && (k == assist.Canceled || k == assist.Timeout),
-				// The index or the embedder is unusable: later sources would fail the same way.
-				k == assist.Unavailable || k == assist.Internal || k == assist.Conflict || k == assist.NotFound && p.cfg.Embedder != nil:
-				if runErr == nil {
-					runErr = l.err
-				}
+			// A loader's error concerns its source alone; a store error
+			// means the index or the embedder is unusable, and later
+			// sources would fail the same way.
+			if k := assist.KindOf(l.err); l.err != nil && k != assist.Invalid && k != assist.TooLarge && runErr == nil {
+				runErr = l.err
 				cancel()
 			}
+		} else if ctx.Err() != nil && runErr == nil {
+			runErr = assist.E(assist.Canceled, "ingest", ctx.Err())
+		}
+		if l.err != nil {
 			fr.Error = assist.Message(l.err)
 			failed[l.src.name] = l.err
 			rep.Failed++
