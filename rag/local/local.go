@@ -77,7 +77,8 @@ type Index struct {
 	docs    map[string]*docState
 	slots   []slot
 	free    []uint32
-	byID    map[string]uint32 // chunk id → slot
+	byID    map[string]uint32   // chunk id → slot
+	cites   map[string][]uint32 // citationKey → slots, in insertion order
 	vectors int
 	nextDoc uint32
 }
@@ -95,6 +96,7 @@ type slot struct {
 	doc   *docState
 	attrs assist.Chunk // only the fields rag.Filter.Match reads
 	vec   []float32    // normalised; nil when the chunk has no vector
+	cite  string       // citationKey of the chunk, "" without section or law
 }
 
 var (
@@ -132,12 +134,13 @@ func Open(dir string, cfg Config, logger *slog.Logger) (*Index, error) {
 		return nil, &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("cannot open index at %s", dir), Err: err}
 	}
 	ix := &Index{
-		dir:  dir,
-		db:   db,
-		log:  logger,
-		lex:  lexical.NewIndex(cfg.Analyzer),
-		docs: make(map[string]*docState),
-		byID: make(map[string]uint32),
+		dir:   dir,
+		db:    db,
+		log:   logger,
+		lex:   lexical.NewIndex(cfg.Analyzer),
+		docs:  make(map[string]*docState),
+		byID:  make(map[string]uint32),
+		cites: make(map[string][]uint32),
 	}
 	if err := ix.init(); err != nil {
 		db.Close()
@@ -254,6 +257,10 @@ func (ix *Index) addSlot(d *docState, c *assist.Chunk) {
 	}
 	ix.byID[c.ID] = n
 	d.chunks = append(d.chunks, n)
+	if key := citationKey(c.Citation.Section, c.Citation.Law); key != "" {
+		ix.slots[n].cite = key
+		ix.cites[key] = append(ix.cites[key], n)
+	}
 	ix.lex.Add(n, lexicalText(c))
 }
 
@@ -265,6 +272,14 @@ func (ix *Index) removeDocChunks(d *docState) {
 			ix.vectors--
 		}
 		delete(ix.byID, s.id)
+		if s.cite != "" {
+			rest := slices.DeleteFunc(ix.cites[s.cite], func(m uint32) bool { return m == n })
+			if len(rest) == 0 {
+				delete(ix.cites, s.cite)
+			} else {
+				ix.cites[s.cite] = rest
+			}
+		}
 		ix.lex.Remove(n)
 		*s = slot{}
 		ix.free = append(ix.free, n)
@@ -272,18 +287,20 @@ func (ix *Index) removeDocChunks(d *docState) {
 	d.chunks = nil
 }
 
-// lexicalText is what the lexical index sees of a chunk: its text plus the
-// citation and heading, so that "§ 19 WoGG" or heading words find it even
-// when the body does not repeat them.
+// lexicalText is what the lexical index sees of a chunk: its citation and
+// heading, then its text, so that "§ 19 WoGG" or heading words find it even
+// when the body does not repeat them. The citation line plays the part of the
+// title the retrieval benchmark indexes with each passage (eval/retrieval),
+// so the product ranks as measured there.
 func lexicalText(c *assist.Chunk) string {
-	text := c.Text
-	if cite := c.Citation.String(); cite != "" {
-		text += "\n" + cite
-	}
+	head := c.Citation.String()
 	if h := c.Citation.Heading; h != "" {
-		text += "\n" + h
+		head += "\n" + h
 	}
-	return text
+	if head == "" {
+		return c.Text
+	}
+	return head + "\n" + c.Text
 }
 
 // Close releases the index file. Later calls of any method return

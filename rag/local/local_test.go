@@ -336,3 +336,48 @@ func TestCanceledContext(t *testing.T) {
 	err = ix.PutDocuments(ctx, indextest.Fixture(false))
 	wantKind(t, "PutDocuments with canceled context", err, assist.Canceled)
 }
+
+func TestExactCitationsComeFirst(t *testing.T) {
+	ix := openDir(t, t.TempDir())
+	ctx := context.Background()
+	docs := indextest.Fixture(true)
+	// A long memo citing "§ 19 WoGG" again and again must not outrank § 19.
+	memo := rag.DocumentData{
+		Info: rag.DocInfo{ID: "memo", Corpus: assist.CorpusCases},
+		Chunks: []assist.Chunk{{ID: "memo#0", DocID: "memo", Corpus: assist.CorpusCases,
+			Text: strings.Repeat("Nach § 19 WoGG ist das Wohngeld zu berechnen; § 19 WoGG gilt. ", 5), Vector: docs[0].Chunks[0].Vector}},
+	}
+	if err := ix.PutDocuments(ctx, append(docs, memo)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		q    rag.Query
+		want []string // first hits
+	}{
+		{"lexical search puts the cited section first", rag.Query{Text: "§ 19 WoGG", Mode: rag.ModeLexical, K: 2}, []string{"WoGG#§19", "memo#0"}},
+		{"hybrid search puts it first too", rag.Query{Text: "§ 19 WoGG", Vector: memo.Chunks[0].Vector, Mode: rag.ModeHybrid, K: 1}, []string{"WoGG#§19"}},
+		{"a filter still excludes the cited section", rag.Query{Text: "§ 19 WoGG", Mode: rag.ModeLexical, K: 1, Filter: rag.Filter{Corpus: []assist.Corpus{assist.CorpusCases}}}, []string{"memo#0"}},
+		{"distinct documents show the section once", rag.Query{Text: "§ 19 WoGG § 1 WoGG", Mode: rag.ModeLexical, K: 2, DistinctDocs: true}, []string{"WoGG#§19", "memo#0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hits, err := ix.Search(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range hits {
+				got = append(got, h.Chunk.ID)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Search(%+v) mismatch (-want +got):\n%s", tc.q.Text, diff)
+			}
+			for i := 1; i < len(hits); i++ {
+				if hits[i].Score > hits[i-1].Score {
+					t.Errorf("scores not descending: %v", hits)
+				}
+			}
+		})
+	}
+}

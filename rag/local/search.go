@@ -34,7 +34,9 @@ type candidate struct {
 
 // Search returns up to q.K hits (0 means DefaultK) by descending score,
 // after q.Filter. Lexical hits score BM25, dense hits cosine similarity,
-// hybrid hits the reciprocal-rank-fusion sum. Hits carry no vectors. It
+// hybrid hits the reciprocal-rank-fusion sum; chunks whose citation the
+// query names exactly ("§ 19 WoGG") come first in lexical and hybrid mode.
+// Hits carry no vectors. It
 // returns Invalid for an unknown mode, a negative K, dense or hybrid mode
 // without a query vector or on an index without vectors, a vector of the
 // wrong dimension, and a lexical search without text.
@@ -95,6 +97,7 @@ func (ix *Index) Search(ctx context.Context, q rag.Query) ([]rag.Hit, error) {
 		return s.live && q.Filter.Match(&s.attrs)
 	}
 	var lex, dense []candidate
+	pinned := 0 // exact citation matches at the front of lex
 	depth := q.K
 	if mode == rag.ModeHybrid {
 		depth = fusionDepth(q.K)
@@ -107,6 +110,7 @@ func (ix *Index) Search(ctx context.Context, q rag.Query) ([]rag.Hit, error) {
 		for _, s := range ix.lex.Search(q.Text, opts) {
 			lex = append(lex, candidate{slot: s.Doc, score: s.Score})
 		}
+		lex, pinned = ix.pinCitations(q.Text, lex, depth, q.DistinctDocs, accept)
 	}
 	if mode == rag.ModeDense || mode == rag.ModeHybrid {
 		var err error
@@ -126,7 +130,7 @@ func (ix *Index) Search(ctx context.Context, q rag.Query) ([]rag.Hit, error) {
 			hits = append(hits, rag.Hit{Chunk: assist.Chunk{ID: ix.slots[c.slot].id}, Score: c.score, DenseRank: i + 1})
 		}
 	default:
-		hits = ix.fuse(lex, dense, q.K, q.DistinctDocs)
+		hits = ix.fuse(lex, dense, pinned, q.K, q.DistinctDocs)
 	}
 	if len(hits) > q.K {
 		hits = hits[:q.K]
@@ -215,9 +219,11 @@ func (h *minHeap) offer(c candidate, k int) {
 
 // fuse merges the lexical and dense rankings by reciprocal rank fusion. With
 // distinct set both lists hold one chunk per document and fusion is by
-// document: the hit shows the chunk of the signal that ranked it higher.
-func (ix *Index) fuse(lex, dense []candidate, k int, distinct bool) []rag.Hit {
+// document: the hit shows the chunk of the signal that ranked it higher. The
+// first pinned lexical entries (exact citations) stay in front.
+func (ix *Index) fuse(lex, dense []candidate, pinned, k int, distinct bool) []rag.Hit {
 	type fused struct {
+		pin       int // 1-based position among the pinned; 0: not pinned
 		slot      uint32
 		bestRank  int
 		score     float64
@@ -251,16 +257,34 @@ func (ix *Index) fuse(lex, dense []candidate, k int, distinct bool) []rag.Hit {
 	}
 	add(lex, true)
 	add(dense, false)
+	for i, c := range lex[:pinned] {
+		byKey[key(c.slot)].pin = i + 1
+	}
 	all := make([]*fused, 0, len(byKey))
 	for _, f := range byKey {
 		all = append(all, f)
 	}
 	slices.SortFunc(all, func(a, b *fused) int {
+		if a.pin > 0 || b.pin > 0 {
+			switch {
+			case a.pin == 0:
+				return 1
+			case b.pin == 0:
+				return -1
+			}
+			return cmp.Compare(a.pin, b.pin)
+		}
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
 		return cmp.Compare(ix.slots[a.slot].id, ix.slots[b.slot].id)
 	})
+	// Pinned hits score at least as high as what follows them.
+	for i := min(pinned, len(all)) - 1; i >= 0; i-- {
+		if i+1 < len(all) && all[i].score < all[i+1].score {
+			all[i].score = all[i+1].score
+		}
+	}
 	if len(all) > k {
 		all = all[:k]
 	}
@@ -291,4 +315,46 @@ func (ix *Index) fill(hits []rag.Hit) error {
 		}
 		return nil
 	})
+}
+
+// pinCitations puts the chunks whose citation the query names exactly
+// ("§ 19 WoGG") in front of the lexical ranking, scored above its best
+// score, keeping their stored order (the passages of one § in sequence),
+// and returns how many it pinned. With distinct set each document appears
+// once.
+func (ix *Index) pinCitations(text string, lex []candidate, depth int, distinct bool, accept func(uint32) bool) ([]candidate, int) {
+	var pinned []candidate
+	seenSlot := map[uint32]bool{}
+	seenDoc := map[uint32]bool{}
+	for _, key := range queryCitationKeys(text) {
+		for _, n := range ix.cites[key] {
+			doc := ix.slots[n].doc.num
+			if seenSlot[n] || distinct && seenDoc[doc] || !accept(n) {
+				continue
+			}
+			seenSlot[n], seenDoc[doc] = true, true
+			pinned = append(pinned, candidate{slot: n})
+		}
+	}
+	if len(pinned) == 0 {
+		return lex, 0
+	}
+	n := len(pinned)
+	top := 0.0
+	if len(lex) > 0 {
+		top = lex[0].score
+	}
+	for i := range pinned {
+		pinned[i].score = top + float64(len(pinned)-i)
+	}
+	for _, c := range lex {
+		if seenSlot[c.slot] || distinct && seenDoc[ix.slots[c.slot].doc.num] {
+			continue
+		}
+		pinned = append(pinned, c)
+	}
+	if len(pinned) > depth {
+		pinned = pinned[:depth]
+	}
+	return pinned, min(n, depth)
 }
