@@ -31,7 +31,7 @@ const (
 	// DefaultBatchSize is the number of texts per /api/embed request: large
 	// enough to amortise the request overhead, small enough that one batch
 	// finishes well within the timeout on a CPU.
-	DefaultBatchSize = 16
+	DefaultBatchSize = 32
 )
 
 // Config configures a Client. The zero values of Timeout, BatchSize and

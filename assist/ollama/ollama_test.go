@@ -186,7 +186,7 @@ func TestEmbedBatchesInOrder(t *testing.T) {
 		{"one text is one request", 1, 2, []int{1}},
 		{"texts filling the batches exactly need no extra request", 4, 2, []int{2, 2}},
 		{"a remainder gets a request of its own", 5, 2, []int{2, 2, 1}},
-		{"the default batch size is used when none is set", 20, 0, []int{ollama.DefaultBatchSize, 20 - ollama.DefaultBatchSize}},
+		{"the default batch size is used when none is set", ollama.DefaultBatchSize + 3, 0, []int{ollama.DefaultBatchSize, 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,4 +431,29 @@ func TestCheck(t *testing.T) {
 		c := newClient(t, ollama.Config{URL: srv.URL})
 		wantError(t, c.Check(t.Context()), assist.Unavailable, "does not offer the Ollama API")
 	})
+}
+
+func TestClientIsSafeForConcurrentUse(t *testing.T) {
+	_, url := newFake(t)
+	c := newClient(t, ollama.Config{URL: url, EmbedModel: "fake-embed", BatchSize: 3})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			in := texts(10)
+			got, err := c.Embed(t.Context(), in)
+			if err == nil && !cmp.Equal(fakeVectors(in), got) {
+				err = fmt.Errorf("vectors out of order: %v", got)
+			}
+			_ = c.Model()
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -29,6 +29,7 @@ need=()
 [[ -f /usr/include/nlohmann/json.hpp ]] || need+=(nlohmann-json3-dev)
 [[ -f /usr/include/stb/stb_image.h ]] || need+=(libstb-dev)
 if ((${#need[@]})); then
+	command -v apt-get >/dev/null || { log "missing ${need[*]} and no apt-get to install them"; exit 1; }
 	SUDO=""
 	if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 	log "installing ${need[*]}"
