@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
 
@@ -94,8 +96,31 @@ func (c *Client) translateStatus(op, model string, code int, err error) error {
 		e.Kind = assist.Unavailable
 		e.Msg = fmt.Sprintf("Ollama at %s failed to run model %s (HTTP %d): see the Ollama server log", c.url, model, code)
 	default:
+		// Ollama's 4xx messages are written for users ("input length
+		// exceeds maximum context length"); pass them on.
 		e.Kind = assist.Invalid
 		e.Msg = fmt.Sprintf("Ollama at %s rejected the request for model %s (HTTP %d)", c.url, model, code)
+		if m := serverMessage(err); m != "" {
+			e.Msg += ": " + m
+		}
 	}
 	return e
+}
+
+// serverMessage returns the error text of an Ollama error response,
+// shortened, or "" when the response carried none.
+func serverMessage(err error) string {
+	var status api.StatusError
+	if !errors.As(err, &status) {
+		return ""
+	}
+	m := strings.TrimSpace(status.ErrorMessage)
+	if !utf8.ValidString(m) || strings.ContainsAny(m, "<>\x00") {
+		return "" // an HTML page or binary garbage from a proxy, not a message
+	}
+	const maxLen = 300
+	if len(m) > maxLen {
+		m = strings.ToValidUTF8(m[:maxLen], "") + "..."
+	}
+	return m
 }

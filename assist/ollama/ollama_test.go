@@ -291,7 +291,10 @@ func TestEmbedTranslatesServerErrors(t *testing.T) {
 	}{
 		{"a missing model is NotFound and names the pull command", "bge-m3", nil, assist.NotFound,
 			[]string{"model bge-m3 not found on Ollama at http://", "run `ollama pull bge-m3`"}},
-		{"a bad request is Invalid", "fake-embed", status(400, `{"error":"invalid input type"}`), assist.Invalid, []string{"rejected the request"}},
+		{"a bad request is Invalid and passes on the server's reason", "fake-embed", status(400, `{"error":"input length exceeds maximum context length"}`), assist.Invalid,
+			[]string{"rejected the request for model fake-embed (HTTP 400): input length exceeds maximum context length"}},
+		{"a bad request with an HTML body is Invalid without the page", "fake-embed", status(400, `<html><body>bad</body></html>`), assist.Invalid,
+			[]string{"rejected the request for model fake-embed (HTTP 400)"}},
 		{"a too large request is TooLarge", "fake-embed", status(413, `too big`), assist.TooLarge, []string{"smaller batch size"}},
 		{"a full queue is Unavailable", "fake-embed", status(503, `{"error":"server busy, please try again.  maximum pending requests exceeded"}`), assist.Unavailable, []string{"busy", "503"}},
 		{"a crashed runner is Unavailable", "fake-embed", status(500, `{"error":"llama runner process has terminated"}`), assist.Unavailable, []string{"failed to run model fake-embed", "server log"}},
@@ -321,6 +324,9 @@ func TestEmbedTranslatesServerErrors(t *testing.T) {
 				t.Errorf("got vectors %v, want none", got)
 			}
 			wantError(t, err, tt.kind, tt.fragments...)
+			if msg := assist.Message(err); strings.Contains(msg, "<html>") {
+				t.Errorf("message %q passes on an HTML page", msg)
+			}
 		})
 	}
 }
