@@ -2,7 +2,6 @@ package ollama_test
 
 import (
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +11,7 @@ import (
 	"amtsassist/assist/ollama/ollamatest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	ollamatest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ollamatest.Main(m) }
 
 // The tests below run against a real Ollama server with the tiny model.
 

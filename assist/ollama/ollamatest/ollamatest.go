@@ -9,7 +9,13 @@
 //
 // Use StartShared in most tests (one server per test process, so the
 // project's test run stays fast) and Start when a test needs a server of its
-// own, for example to Stop it and observe the outage.
+// own, for example to Stop it and observe the outage. A package using
+// StartShared stops the shared server when its tests are done:
+//
+//	func TestMain(m *testing.M) { ollamatest.Main(m) }
+//
+// Without an Ollama binary the tests skip, naming the script that builds
+// one; under CI=true they fail instead.
 package ollamatest
 
 import (
@@ -119,6 +125,14 @@ func StopShared() {
 		os.RemoveAll(shared.srv.dir)
 		shared.srv = nil
 	}
+}
+
+// Main runs the tests of a package that uses StartShared, stops the shared
+// server and exits with the tests' status. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
 }
 
 const sharedDirPrefix = "amtsassist-ollamatest-"
