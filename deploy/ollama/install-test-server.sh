@@ -18,10 +18,24 @@ STAMP="$BIN_DIR/ollama.version"
 
 log() { echo "install-test-server: $*" >&2; }
 
-if [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$OLLAMA_VERSION" ]]; then
+built() { [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$OLLAMA_VERSION" ]]; }
+
+if built; then
 	log "ollama $OLLAMA_VERSION already built"
 	echo "$BIN"
 	exit 0
+fi
+
+# Two runs in one checkout (parallel CI jobs, make -j) build once.
+mkdir -p "$BIN_DIR"
+if command -v flock >/dev/null; then
+	exec 9>"$BIN_DIR/.install.lock"
+	flock 9
+	if built; then
+		log "ollama $OLLAMA_VERSION built by a concurrent run"
+		echo "$BIN"
+		exit 0
+	fi
 fi
 
 # Build dependencies: headers the cgo llama.cpp bindings include.
@@ -33,18 +47,18 @@ if ((${#need[@]})); then
 	SUDO=""
 	if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 	log "installing ${need[*]}"
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 update
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y "${need[@]}"
+	# Output to stderr: stdout carries only the binary's path.
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 update >&2
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y "${need[@]}" >&2
 fi
 
 command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$BIN_DIR"
 log "building ollama $OLLAMA_VERSION into $BIN_DIR (takes minutes the first time)"
 start=$(date +%s)
 # Run outside the repository so its go.mod does not influence the build.
 (cd / && CGO_ENABLED=1 CGO_CPPFLAGS="-I/usr/include/stb ${CGO_CPPFLAGS:-}" GOBIN="$BIN_DIR" \
 	go install -ldflags "-X github.com/ollama/ollama/version.Version=${OLLAMA_VERSION#v}" \
-	"github.com/ollama/ollama@$OLLAMA_VERSION")
+	"github.com/ollama/ollama@$OLLAMA_VERSION" >&2)
 echo "$OLLAMA_VERSION" >"$STAMP"
 log "built in $(($(date +%s) - start))s"
 echo "$BIN"
