@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,3 +97,33 @@ func TestStoppedServerRefusesConnections(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { ollamatest.Main(m) }
+
+// TestMissingBinary runs this test binary again in an environment without
+// any Ollama binary and checks that it skips outside CI and fails in CI.
+func TestMissingBinary(t *testing.T) {
+	if os.Getenv("OLLAMATEST_CHILD") == "1" {
+		ollamatest.Start(t)
+		t.Fatal("Start returned without a binary")
+	}
+	tests := []struct {
+		name string
+		ci   string
+		want string
+	}{
+		{"outside CI the test is skipped with the fix", "", "--- SKIP"},
+		{"in CI the test fails with the fix", "true", "--- FAIL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestMissingBinary$", "-test.v")
+			cmd.Dir = t.TempDir() // no go.mod above, so no repository .cache/bin
+			cmd.Env = []string{"OLLAMATEST_CHILD=1", "PATH=", "HOME=" + cmd.Dir, "CI=" + tt.ci}
+			out, _ := cmd.CombinedOutput()
+			for _, want := range []string{tt.want, "no ollama binary: run deploy/ollama/install-test-server.sh"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
