@@ -18,6 +18,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -183,9 +184,26 @@ func (ix *Index) init() error {
 }
 
 // load rebuilds memory from the file. Chunks are reached through their
-// document's chunk list, so the per-document order is kept.
+// document's chunk list, so the per-document order is kept. Text analysis
+// for the lexical index is the expensive part of opening, so it runs on
+// every core while the file is read.
 func (ix *Index) load() error {
 	const op = "local open"
+	type job struct {
+		n    uint32
+		text string
+	}
+	jobs := make(chan job, 256)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				ix.lex.Add(j.n, j.text)
+			}
+		}()
+	}
 	err := ix.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyEmbedding); v != nil {
 			var m assist.ModelInfo
@@ -221,19 +239,22 @@ func (ix *Index) load() error {
 				if raw := vectors.Get([]byte(id)); raw != nil {
 					c.Vector = decodeVector(raw)
 				}
-				ix.addSlot(d, &c)
+				jobs <- job{n: ix.addSlot(d, &c), text: lexicalText(&c)}
 			}
 			return nil
 		})
 	})
+	close(jobs)
+	wg.Wait()
 	if err != nil {
 		return &assist.Error{Op: op, Kind: assist.Internal, Msg: fmt.Sprintf("index at %s is damaged", ix.dir), Err: err}
 	}
 	return nil
 }
 
-// addSlot makes c searchable. Callers hold mu (or own ix exclusively).
-func (ix *Index) addSlot(d *docState, c *assist.Chunk) {
+// addSlot records c in memory and returns its slot; the caller adds its
+// text to the lexical index. Callers hold mu (or own ix exclusively).
+func (ix *Index) addSlot(d *docState, c *assist.Chunk) uint32 {
 	s := slot{
 		live: true,
 		id:   c.ID,
@@ -261,7 +282,7 @@ func (ix *Index) addSlot(d *docState, c *assist.Chunk) {
 		ix.slots[n].cite = key
 		ix.cites[key] = append(ix.cites[key], n)
 	}
-	ix.lex.Add(n, lexicalText(c))
+	return n
 }
 
 // removeDocChunks forgets the chunks of d. Callers hold mu.

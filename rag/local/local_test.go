@@ -310,6 +310,11 @@ func TestInvalidWrites(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an id longer than MaxIDBytes is TooLarge", func(t *testing.T) {
+		long := strings.Repeat("x", local.MaxIDBytes+1)
+		wantKind(t, "PutDocuments(long chunk id)", ix.PutDocuments(ctx, []rag.DocumentData{chunk(long, "d", nil)}), assist.TooLarge)
+		wantKind(t, "PutDocuments(long document id)", ix.PutDocuments(ctx, []rag.DocumentData{chunk("c", long, nil)}), assist.TooLarge)
+	})
 	t.Run("moving a chunk id between documents of one batch is allowed", func(t *testing.T) {
 		a := chunk("shared", "owner-a", nil)
 		if err := ix.PutDocuments(ctx, []rag.DocumentData{a}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -85,7 +86,7 @@ func (ix *Index) Search(ctx context.Context, q rag.Query) ([]rag.Hit, error) {
 			return nil, assist.Errorf(assist.Invalid, op, "mode %s needs vectors, and the index at %s has none (ingest with an embedding model)", mode, ix.dir)
 		}
 	}
-	if mode == rag.ModeLexical && len(q.Text) == 0 {
+	if mode == rag.ModeLexical && strings.TrimSpace(q.Text) == "" {
 		return nil, assist.Errorf(assist.Invalid, op, "lexical search needs query text")
 	}
 

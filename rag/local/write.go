@@ -11,6 +11,10 @@ import (
 	"amtsassist/rag"
 )
 
+// MaxIDBytes bounds document and chunk ids; bbolt keys are limited to
+// 32 KiB, and an id that long is a bug in a loader, not a name.
+const MaxIDBytes = 1024
+
 // encodedDoc is one validated entry of a batch, serialised before the lock
 // is taken so that searches wait only for the disk write.
 type encodedDoc struct {
@@ -28,8 +32,8 @@ type encodedDoc struct {
 // carry vectors. It returns Invalid for an entry without ID, a duplicate ID,
 // an unknown corpus, a chunk whose DocID or Corpus differs from its entry, a
 // chunk without ID or with an ID used twice or by another document, and a
-// vector of the wrong dimension, with zeros only or with NaN; nothing of the
-// batch is stored then.
+// vector of the wrong dimension, with zeros only or with NaN, and TooLarge
+// for an id longer than MaxIDBytes; nothing of the batch is stored then.
 func (ix *Index) PutDocuments(ctx context.Context, docs []rag.DocumentData) error {
 	const op = "local put documents"
 	if err := ctxErr(ctx, op); err != nil {
@@ -130,7 +134,7 @@ func (ix *Index) PutDocuments(ctx context.Context, docs []rag.DocumentData) erro
 		for j := range e.data.Chunks {
 			c := e.data.Chunks[j]
 			c.Meta = cloneMeta(c.Meta)
-			ix.addSlot(d, &c)
+			ix.lex.Add(ix.addSlot(d, &c), lexicalText(&c))
 		}
 	}
 	ix.log.Debug("local documents stored", "documents", len(enc))
@@ -161,6 +165,9 @@ func encodeBatch(op string, docs []rag.DocumentData) ([]encodedDoc, int, error) 
 		if info.ID == "" {
 			return nil, 0, assist.Errorf(assist.Invalid, op, "document %d of the batch has no id", i+1)
 		}
+		if len(info.ID) > MaxIDBytes {
+			return nil, 0, assist.Errorf(assist.TooLarge, op, "document id %.40q… is %d bytes long, the limit is %d", info.ID, len(info.ID), MaxIDBytes)
+		}
 		if seenDoc[info.ID] {
 			return nil, 0, assist.Errorf(assist.Invalid, op, "document %q appears twice in the batch", info.ID)
 		}
@@ -180,6 +187,9 @@ func encodeBatch(op string, docs []rag.DocumentData) ([]encodedDoc, int, error) 
 				return nil, 0, assist.Errorf(assist.Invalid, op, "chunk %q has document id %q, but belongs to entry %q", c.ID, c.DocID, info.ID)
 			case c.Corpus != info.Corpus:
 				return nil, 0, assist.Errorf(assist.Invalid, op, "chunk %q has corpus %q, but its document %q has corpus %q", c.ID, c.Corpus, info.ID, info.Corpus)
+			}
+			if len(c.ID) > MaxIDBytes {
+				return nil, 0, assist.Errorf(assist.TooLarge, op, "chunk id %.40q… of document %q is %d bytes long, the limit is %d", c.ID, info.ID, len(c.ID), MaxIDBytes)
 			}
 			if other, dup := seenChunk[c.ID]; dup {
 				return nil, 0, assist.Errorf(assist.Invalid, op, "chunk id %q is used twice in the batch (documents %q and %q)", c.ID, other, info.ID)
