@@ -560,14 +560,22 @@ func (r *renderer) walk(n *node) {
 		if strings.TrimSpace(n.plain()) == "" {
 			return
 		}
-		r.b.WriteByte('\n')
+		// A table nested in a cell (used for aligned "a … b" pairs) is
+		// flattened into that cell.
+		sep := " | "
+		if r.inTable > 1 {
+			r.b.WriteByte(' ')
+			sep = " "
+		} else {
+			r.b.WriteByte('\n')
+		}
 		first := true
 		for _, k := range n.kids {
 			if k.name != "entry" {
 				continue
 			}
 			if !first {
-				r.b.WriteString(" | ")
+				r.b.WriteString(sep)
 			}
 			first = false
 			r.kids(k)
@@ -576,7 +584,9 @@ func (r *renderer) walk(n *node) {
 	case "table":
 		r.inTable++
 		r.kids(n)
-		r.b.WriteByte('\n')
+		if r.inTable == 1 {
+			r.b.WriteByte('\n')
+		}
 		r.inTable--
 		return
 	}
