@@ -2,6 +2,7 @@ package ollama
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,13 +26,15 @@ import (
 // kept as the cause for logs.
 func (c *Client) translate(ctx context.Context, op, model string, err error) error {
 	var (
-		status   api.StatusError
-		auth     api.AuthorizationError
-		urlErr   *url.Error
-		netErr   net.Error
-		syntax   *json.SyntaxError
-		typeErr  *json.UnmarshalTypeError
-		assisErr *assist.Error
+		status    api.StatusError
+		auth      api.AuthorizationError
+		urlErr    *url.Error
+		netErr    net.Error
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		assisErr  *assist.Error
+		certErr   *tls.CertificateVerificationError
+		recordErr tls.RecordHeaderError
 	)
 	switch {
 	case errors.As(err, &assisErr):
@@ -50,6 +53,10 @@ func (c *Client) translate(ctx context.Context, op, model string, err error) err
 		return c.translateStatus(op, model, auth.StatusCode, err)
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return &assist.Error{Op: op, Kind: assist.Timeout, Msg: fmt.Sprintf("Ollama at %s did not answer in time", c.url), Err: err}
+	case errors.As(err, &certErr):
+		return &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("the TLS certificate of Ollama at %s is not trusted: check --ollama-url and the system's CA certificates", c.url), Err: err}
+	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &recordErr):
+		return &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("Ollama at %s does not speak TLS: use an http:// URL", c.url), Err: err}
 	case errors.As(err, &urlErr), errors.As(err, &netErr):
 		// Refused, reset, DNS failure, the server closing the connection
 		// mid-response: all mean the server is not there to answer.

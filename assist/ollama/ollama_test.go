@@ -404,6 +404,21 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 	}
 }
 
+func TestTLSProblemsAreUnavailable(t *testing.T) {
+	t.Run("an untrusted certificate is named", func(t *testing.T) {
+		srv := httptest.NewTLSServer(&fakeOllama{})
+		t.Cleanup(srv.Close)
+		c := newClient(t, ollama.Config{URL: srv.URL, EmbedModel: "fake-embed"})
+		wantError(t, c.Check(t.Context()), assist.Unavailable, "TLS certificate of Ollama at "+srv.URL+" is not trusted")
+	})
+	t.Run("https to a plain HTTP server names the fix", func(t *testing.T) {
+		_, url := newFake(t)
+		url = "https://" + strings.TrimPrefix(url, "http://")
+		c := newClient(t, ollama.Config{URL: url, EmbedModel: "fake-embed"})
+		wantError(t, c.Check(t.Context()), assist.Unavailable, "does not speak TLS: use an http:// URL")
+	})
+}
+
 func TestCheck(t *testing.T) {
 	t.Run("an installed model passes and its metadata is known", func(t *testing.T) {
 		_, url := newFake(t)
