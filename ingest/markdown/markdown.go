@@ -60,7 +60,11 @@ func Load(ctx context.Context, name string, data []byte, opts Options) (assist.D
 		return assist.Document{}, assist.E(assist.KindOf(err), op, err)
 	}
 	if opts.Plain {
-		return plainDoc(name, text), nil
+		doc := plainDoc(name, text)
+		if len(doc.Chunks) == 0 {
+			return assist.Document{}, assist.Errorf(assist.Invalid, op, "empty document")
+		}
+		return doc, nil
 	}
 	front, body, err := frontMatter(text)
 	if err != nil {
@@ -242,7 +246,15 @@ var sectionRe = regexp.MustCompile(`^(§§?\s*\d+[a-z]?(?:\s*(?:bis|und|,)\s*\d+
 // structureRe recognises Teil/Kapitel/Abschnitt headings used as breadcrumb.
 var structureRe = regexp.MustCompile(`^(?:(?:Erst|Zweit|Dritt|Viert|Fünft|Sechst|Siebt|Acht|Neunt|Zehnt|Elft|Zwölft)\w*\s+)?(Buch|Teil|Kapitel|Abschnitt|Unterabschnitt|Titel|Untertitel|Abteilung|Unterkapitel)\b`)
 
-var romanRe = regexp.MustCompile(`^([IVXLC]+)\.\s+(.*)$`)
+var (
+	romanRe = regexp.MustCompile(`^([IVXLC]+)\.\s+(.*)$`)
+	// bareNumberRe matches a REVOSax heading rest whose "§" got lost.
+	bareNumberRe = regexp.MustCompile(`^(\d+[a-z]?)\s+(.*)$`)
+	// structureDash turns "Teil 1 - Zweck" into "Teil 1 Zweck", as lawxml
+	// writes breadcrumbs.
+	structureDash = regexp.MustCompile(`^(\S+\s+\S+)\s+[-–]\s+`)
+	sectionSpace  = regexp.MustCompile(`^(§§?)(\d)`)
+)
 
 // lawSection is one § (or Anlage) found in a Markdown law.
 type lawSection struct {
@@ -259,7 +271,7 @@ func splitSection(s string) (number, heading string, ok bool) {
 		return "", "", false
 	}
 	number = strings.Join(strings.Fields(m[1]), " ")
-	number = regexp.MustCompile(`^(§§?)(\d)`).ReplaceAllString(number, "$1 $2")
+	number = sectionSpace.ReplaceAllString(number, "$1 $2")
 	return number, strings.TrimSpace(m[2]), true
 }
 
@@ -304,7 +316,7 @@ func lawDoc(name string, front map[string]any, secs []section) (assist.Document,
 					}
 				}
 			}
-			if m := regexp.MustCompile(`^(\d+[a-z]?)\s+(.*)$`).FindStringSubmatch(rest); m != nil {
+			if m := bareNumberRe.FindStringSubmatch(rest); m != nil {
 				rest = "§ " + m[1] + " " + m[2] // "15a Serviceportal" lost its "§" in the export
 			}
 			if m := romanRe.FindStringSubmatch(rest); m != nil {
@@ -331,7 +343,7 @@ func lawDoc(name string, front map[string]any, secs []section) (assist.Document,
 			for len(crumbs) > 0 && crumbs[len(crumbs)-1].level >= s.level {
 				crumbs = crumbs[:len(crumbs)-1]
 			}
-			label := regexp.MustCompile(`^(\S+\s+\S+)\s+[-–]\s+`).ReplaceAllString(h, "$1 ")
+			label := structureDash.ReplaceAllString(h, "$1 ")
 			crumbs = append(crumbs, struct {
 				level int
 				label string
@@ -690,7 +702,7 @@ func genericDoc(name string, front map[string]any, secs []section) (assist.Docum
 func plainDoc(name, text string) assist.Document {
 	title := stem(name)
 	for _, l := range strings.Split(text, "\n") {
-		if t := clean(l); t != "" {
+		if t := strings.TrimSpace(spaces.ReplaceAllString(l, " ")); t != "" {
 			if utf8.RuneCountInString(t) <= 120 && !strings.ContainsFunc(t, func(r rune) bool { return unicode.IsControl(r) }) {
 				title = t
 			}
@@ -712,7 +724,7 @@ func plainDoc(name, text string) assist.Document {
 func reflowPlain(text string) string {
 	var b bytes.Buffer
 	for _, l := range strings.Split(text, "\n") {
-		b.WriteString(clean(l))
+		b.WriteString(strings.TrimSpace(spaces.ReplaceAllString(l, " ")))
 		b.WriteByte('\n')
 	}
 	return b.String()
