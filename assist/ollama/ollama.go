@@ -102,15 +102,17 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	// keeps timeouts distinguishable from the caller's cancellation.
 	return &Client{
 		cfg:    cfg,
-		url:    base.String(),
+		url:    base.Redacted(),
 		api:    api.NewClient(base, &http.Client{}),
-		logger: logger.With("component", "ollama", "url", base.String()),
+		logger: logger.With("component", "ollama", "url", base.Redacted()),
 		model:  assist.ModelInfo{Name: cfg.EmbedModel},
 	}, nil
 }
 
 // parseURL accepts an absolute http(s) URL with a host, optionally with a
-// path prefix for servers behind a reverse proxy.
+// path prefix and user info for servers behind an authenticating reverse
+// proxy (Go's HTTP client sends the user info as basic auth). Messages and
+// logs show the URL with the password redacted.
 func parseURL(raw string) (*url.URL, error) {
 	const op = "ollama config"
 	if strings.TrimSpace(raw) == "" {
@@ -118,21 +120,21 @@ func parseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &assist.Error{Op: op, Kind: assist.Invalid, Msg: "ollama URL " + quote(raw) + " is not a valid URL", Err: err}
+		// Neither the message nor the cause repeats raw: it may hold a password.
+		return nil, assist.Errorf(assist.Invalid, op, "ollama URL is not a valid URL (want e.g. http://127.0.0.1:11434)")
 	}
+	shown := u.Redacted()
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s must start with http:// or https://", quote(raw))
+		return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s must start with http:// or https://", quote(shown))
 	case u.Host == "" || u.Hostname() == "":
-		return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s has no host", quote(raw))
-	case u.User != nil:
-		return nil, assist.Errorf(assist.Invalid, op, "ollama URL must not contain credentials")
+		return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s has no host", quote(shown))
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s must not have a query or fragment", quote(raw))
+		return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s must not have a query or fragment", quote(shown))
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s has an invalid port %q", quote(raw), p)
+			return nil, assist.Errorf(assist.Invalid, op, "ollama URL %s has an invalid port %q", quote(shown), p)
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -149,7 +151,8 @@ func (c *Client) Model() assist.ModelInfo {
 	return c.model
 }
 
-// URL returns the server's base URL as the client uses it.
+// URL returns the server's base URL as the client uses it, with any
+// password redacted.
 func (c *Client) URL() string { return c.url }
 
 // Check reports whether the server is reachable and, when an embedding model

@@ -151,7 +151,8 @@ func TestNewValidatesTheConfig(t *testing.T) {
 		{"an ftp URL is rejected", ollama.Config{URL: "ftp://host"}, "must start with http://"},
 		{"a URL without host is rejected", ollama.Config{URL: "http://"}, "has no host"},
 		{"a URL with a query is rejected", ollama.Config{URL: "http://host:11434/?a=b"}, "query or fragment"},
-		{"a URL with credentials is rejected", ollama.Config{URL: "http://u:p@host"}, "credentials"},
+		{"a bad URL with a password does not repeat it", ollama.Config{URL: "http://u:secret@[::1"}, "not a valid URL"},
+		{"a rejected URL has its password redacted", ollama.Config{URL: "http://u:secret@host/?q"}, `"http://u:xxxxx@host/?q"`},
 		{"a port out of range is rejected", ollama.Config{URL: "http://host:99999"}, "invalid port"},
 		{"an unparsable URL is rejected", ollama.Config{URL: "http://[::1"}, "not a valid URL"},
 		{"a negative timeout is rejected", ollama.Config{URL: "http://host", Timeout: -time.Second}, "timeout"},
@@ -165,8 +166,18 @@ func TestNewValidatesTheConfig(t *testing.T) {
 				t.Errorf("got a client, want none")
 			}
 			wantError(t, err, assist.Invalid, tt.fragment)
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("error %q shows the password", err)
+			}
 		})
 	}
+
+	t.Run("a URL with credentials is accepted and shown redacted", func(t *testing.T) {
+		c := newClient(t, ollama.Config{URL: "http://user:secret@127.0.0.1:11434"})
+		if c.URL() != "http://user:xxxxx@127.0.0.1:11434" {
+			t.Errorf("URL() = %q", c.URL())
+		}
+	})
 
 	t.Run("a trailing slash is dropped from the URL", func(t *testing.T) {
 		c := newClient(t, ollama.Config{URL: "http://127.0.0.1:11434/"})
@@ -476,5 +487,25 @@ func TestClientIsSafeForConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestCredentialsInTheURLAreSentAsBasicAuth(t *testing.T) {
+	f := &fakeOllama{}
+	var gotUser, gotPass string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotUser, gotPass, _ = r.BasicAuth()
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	url := "http://amt:secret@" + strings.TrimPrefix(srv.URL, "http://")
+	c := newClient(t, ollama.Config{URL: url, EmbedModel: "bge-m3"})
+	err := c.Check(t.Context())
+	if gotUser != "amt" || gotPass != "secret" {
+		t.Errorf("basic auth %q:%q, want amt:secret", gotUser, gotPass)
+	}
+	wantError(t, err, assist.NotFound, "amt:xxxxx@")
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("error %q shows the password", err)
 	}
 }
