@@ -300,6 +300,7 @@ func lawDoc(name string, front map[string]any, secs []section) (assist.Document,
 		}
 		preamble []string
 		revosax  bool
+		other    int // headings that are neither §, Anlage nor structure
 	)
 	for _, s := range secs {
 		h := s.heading
@@ -352,6 +353,7 @@ func lawDoc(name string, front map[string]any, secs []section) (assist.Document,
 		}
 		// Any other heading inside a § (e.g. a table title in an Anlage)
 		// is part of its text.
+		other++
 		if len(found) > 0 {
 			last := &found[len(found)-1]
 			last.body = strings.TrimSpace(last.body + "\n\n" + h + "\n\n" + reflow(lines))
@@ -366,7 +368,9 @@ func lawDoc(name string, front map[string]any, secs []section) (assist.Document,
 			paras++
 		}
 	}
-	if paras < 2 && !(revosax && len(found) > 0) {
+	// A memo that discusses two §§ under their own headings is not a law:
+	// in a law, § headings clearly outnumber all other headings.
+	if (paras < 2 || other*2 > paras) && !(revosax && len(found) > 0) {
 		return assist.Document{}, false
 	}
 	pre := reflow(preamble)

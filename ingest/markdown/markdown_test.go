@@ -221,6 +221,14 @@ func TestLoadGenericMarkdown(t *testing.T) {
 	}
 }
 
+func TestLoadMemoCitingSectionsStaysGeneric(t *testing.T) {
+	in := "# Vermerk\n\n## Sachverhalt\n\nAntrag vom 1.2.\n\n## § 35 VwVfG\n\nVerwaltungsakt.\n\n## § 37 VwVfG\n\nBestimmtheit.\n\n## Ergebnis\n\nStattgeben.\n"
+	doc := load(t, "vermerk.md", []byte(in), markdown.Options{})
+	if doc.Corpus != "" || doc.ID != "" || len(doc.Chunks) != 4 || doc.Chunks[1].Citation.Heading != "§ 35 VwVfG" {
+		t.Errorf("memo loaded as %q corpus %q with %d chunks", doc.ID, doc.Corpus, len(doc.Chunks))
+	}
+}
+
 func TestLoadLongGenericSectionIsSplit(t *testing.T) {
 	in := "# Bericht\n\n" + strings.Repeat("Die Verwaltung prüft jeden Antrag sorgfältig und zeitnah. ", 200)
 	doc := load(t, "bericht.md", []byte(in), markdown.Options{})
