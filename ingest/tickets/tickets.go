@@ -312,9 +312,9 @@ func (l *loader) jsonl(ctx context.Context, br *bufio.Reader) error {
 		dec.UseNumber()
 		var obj map[string]any
 		if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
-			msg := fmt.Sprintf("line %d: not a JSON object", line)
+			msg := fmt.Sprintf("line %d: not a JSON object (expected one object per line)", line)
 			if err != nil {
-				msg = fmt.Sprintf("line %d: malformed JSON", line)
+				msg = fmt.Sprintf("line %d: malformed JSON (expected one object per line)", line)
 			}
 			return &assist.Error{Op: op, Kind: assist.Invalid, Msg: msg, Err: err}
 		}
