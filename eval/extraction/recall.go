@@ -16,7 +16,7 @@ import (
 // typeset text and the Bundestag's official full text keep such breaks,
 // extractors may or may not rejoin them. Both sides are rejoined before
 // comparing so that neither choice is penalised.
-var lineBreakHyphen = regexp.MustCompile(`(\p{L})[-\x{00AD}\x{2010}\x{2011}][ \t]*\r?\n[ \t]*(\p{Ll})`)
+var lineBreakHyphen = regexp.MustCompile(`(\p{L})[-\x{00AD}\x{2010}\x{2011}][ \t]*(?:\r?\n[ \t]*)+(\p{Ll})`)
 
 var caseBoundary = regexp.MustCompile(`(\p{Ll})(\p{Lu})|(\p{L})(\p{Nd})|(\p{Nd})(\p{L})`)
 
