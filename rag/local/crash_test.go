@@ -151,7 +151,10 @@ func TestCrashSafety(t *testing.T) {
 			line := lines.Text()
 			n, ok := strings.CutPrefix(line, "committed ")
 			if !ok {
-				t.Fatalf("round %d: child said %q", round, line)
+				if strings.Contains(line, "failed") {
+					t.Fatalf("round %d: child said %q", round, line)
+				}
+				continue // e.g. a note of the test framework
 			}
 			if last, err = strconv.Atoi(n); err != nil {
 				t.Fatalf("round %d: child said %q", round, line)
