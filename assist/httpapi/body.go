@@ -147,8 +147,23 @@ func newFields(op string, allowed ...string) *fields {
 	return f
 }
 
-// addQuery adds every query parameter; unknown or repeated ones are Invalid.
-func (f *fields) addQuery(q url.Values) error {
+// parseQuery parses the query string strictly: url.URL.Query drops
+// malformed pairs silently, which would turn "q=%zz" into "q is required".
+func parseQuery(op string, r *http.Request) (url.Values, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &assist.Error{Op: op, Kind: assist.Invalid, Msg: "malformed query string", Err: err}
+	}
+	return v, nil
+}
+
+// addQuery adds every query parameter of r; malformed, unknown or repeated
+// ones are Invalid.
+func (f *fields) addQuery(r *http.Request) error {
+	q, err := parseQuery(f.op, r)
+	if err != nil {
+		return err
+	}
 	for k, vs := range q {
 		if len(vs) > 1 {
 			return assist.Errorf(assist.Invalid, f.op, "query parameter %.100q given %d times", k, len(vs))

@@ -68,7 +68,7 @@ func (s *Server) readDocuments(c *gin.Context, op string) ([]ingest.Input, inges
 		return nil, opts, err
 	}
 	f := newFields(op, "corpus", "authority", "format", "id", "title", "name")
-	if err := f.addQuery(c.Request.URL.Query()); err != nil {
+	if err := f.addQuery(c.Request); err != nil {
 		return nil, opts, err
 	}
 	var inputs []ingest.Input

@@ -53,8 +53,14 @@ func (s *Server) search(c *gin.Context) {
 // authority names and sources may contain commas.
 func parseSearch(r *http.Request) (rag.Query, error) {
 	const op = "search"
-	var q rag.Query
-	params := r.URL.Query()
+	var (
+		q    rag.Query
+		text string
+	)
+	params, err := parseQuery(op, r)
+	if err != nil {
+		return q, err
+	}
 	for k := range params {
 		if !searchParams[k] {
 			return q, assist.Errorf(assist.Invalid, op, "unknown query parameter %.100q (valid: q, corpus, authority, source, doc_id, status, k, mode, distinct)", k)
@@ -71,7 +77,7 @@ func parseSearch(r *http.Request) (rag.Query, error) {
 		return vs[0], nil
 	}
 
-	text, err := single("q")
+	text, err = single("q")
 	if err != nil {
 		return q, err
 	}

@@ -84,6 +84,7 @@ func TestSearchRejectsBadParameters(t *testing.T) {
 		msg         string
 	}{
 		{"a missing q", "k=3", "q is required"},
+		{"a malformed query string", "q=%zz", "malformed query string"},
 		{"a blank q", "q=+++", "q is required"},
 		{"an unknown corpus", "q=x&corpus=laws", `unknown corpus "laws"`},
 		{"an unknown corpus in a list", "q=x&corpus=regulations,foo", `unknown corpus "foo"`},

@@ -265,4 +265,3 @@ func TestOpenAPIReferencesResolve(t *testing.T) {
 		}
 	}
 }
-

@@ -104,7 +104,7 @@ func (s *Server) readTickets(c *gin.Context, op string) ([]ingest.Input, ingest.
 		return nil, opts, err
 	}
 	f := newFields(op, "columns", "authority", "format", "name")
-	if err := f.addQuery(c.Request.URL.Query()); err != nil {
+	if err := f.addQuery(c.Request); err != nil {
 		return nil, opts, err
 	}
 	var (

@@ -22,9 +22,9 @@ func TestImportTicketsHandsTheExportToTheIngester(t *testing.T) {
 		wantOpts   ingest.Options
 	}{
 		{
-			name:   "a raw CSV body with columns and authority",
-			target: "/v1/tickets/import?columns=subject%3Dtitle,body%3Dtext&authority=IT-Referat",
-			body:   func(*testing.T) (string, []byte) { return "text/csv; charset=utf-8", csv },
+			name:       "a raw CSV body with columns and authority",
+			target:     "/v1/tickets/import?columns=subject%3Dtitle,body%3Dtext&authority=IT-Referat",
+			body:       func(*testing.T) (string, []byte) { return "text/csv; charset=utf-8", csv },
 			wantInputs: []ingest.Input{{Name: "tickets.csv", Data: csv}},
 			wantOpts: ingest.Options{Corpus: assist.CorpusTickets, Authority: "IT-Referat", Format: ingest.FormatTicketsCSV,
 				TicketColumns: map[string]string{"subject": "title", "body": "text"}},
