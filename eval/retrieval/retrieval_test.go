@@ -72,3 +72,33 @@ func TestRunPrintsATable(t *testing.T) {
 		}
 	}
 }
+
+// TestLexicalBeatsBleve is the benchmark's acceptance check: on both
+// development sets our engine ranks better than bleve's German BM25 and
+// answers at least twice as fast (median).
+func TestLexicalBeatsBleve(t *testing.T) {
+	needData(t)
+	if testing.Short() {
+		t.Skip("full benchmark skipped in -short mode")
+	}
+	var out bytes.Buffer
+	rep, err := retrieval.Run(context.Background(), dataDir, &out, retrieval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	for _, d := range rep.Datasets {
+		ours, _ := d.System(retrieval.SystemLexical)
+		ref, _ := d.System(retrieval.SystemBleve)
+		t.Run("lexical ranks better than bleve on "+d.Name, func(t *testing.T) {
+			if ours.NDCG10 <= ref.NDCG10 {
+				t.Errorf("nDCG@10 %.3f, bleve %.3f", ours.NDCG10, ref.NDCG10)
+			}
+		})
+		t.Run("lexical answers at least twice as fast as bleve on "+d.Name, func(t *testing.T) {
+			if 2*ours.P50 > ref.P50 {
+				t.Errorf("p50 %v, bleve %v", ours.P50, ref.P50)
+			}
+		})
+	}
+}

@@ -132,8 +132,10 @@ var months = map[string]string{
 	"november": "11", "dezember": "12",
 }
 
-// analyze emits every term with its position (the index of the raw token it
-// came from; exact terms share the position of their first token).
+// analyze emits every term with its position: word terms (stems and folded
+// abbreviations) get the index of their raw token, so that stop words leave
+// a gap; exact terms (numbers, §§, dates) get -1 and take no part in
+// proximity.
 func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 	var toks []token
 	scan(text, func(t token) { toks = append(toks, t) })
@@ -145,7 +147,7 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 			j := i + 1
 			for j < len(toks) {
 				if toks[j].kind == tokNum {
-					emit("§"+strings.ToLower(toks[j].text), i)
+					emit("§"+strings.ToLower(toks[j].text), -1)
 					if t.kind == tokPara {
 						break
 					}
@@ -159,14 +161,14 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 				break
 			}
 		case tokNum:
-			emit(strings.ToLower(t.text), i)
+			emit(strings.ToLower(t.text), -1)
 			a.numberPatterns(toks, i, emit)
 		case tokWord:
 			lower := strings.ToLower(t.text)
 			// Structured references: Art. 3, Abs. 1, Satz 2, Nr. 4.
 			if i+1 < len(toks) && toks[i+1].kind == tokNum {
 				if p := refPrefix(lower, t.dot); p != "" {
-					emit(p+strings.ToLower(toks[i+1].text), i)
+					emit(p+strings.ToLower(toks[i+1].text), -1)
 				}
 			}
 			// Abbreviations (WoGG, BGB, SächsVwVfZG) are kept whole with
@@ -177,7 +179,7 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 			runes := utf8.RuneCountInString(t.text)
 			abbrev := t.upper >= 2 && (t.upper < runes || runes <= 5)
 			if abbrev {
-				emit(t.text, i)
+				emit(t.text, -1)
 				emit(normalize(lower), i)
 				continue
 			}
@@ -228,7 +230,7 @@ func (a *Analyzer) numberPatterns(toks []token, i int, emit func(string, int)) {
 	t := toks[i]
 	// dd.mm.yyyy
 	if parts := strings.Split(t.text, "."); len(parts) == 3 && len(parts[2]) == 4 && len(parts[0]) <= 2 && len(parts[1]) <= 2 {
-		emit(parts[2]+"-"+pad2(parts[1])+"-"+pad2(parts[0]), i)
+		emit(parts[2]+"-"+pad2(parts[1])+"-"+pad2(parts[0]), -1)
 		return
 	}
 	if i+2 >= len(toks) {
@@ -238,14 +240,14 @@ func (a *Analyzer) numberPatterns(toks []token, i int, emit func(string, int)) {
 	// "2. April 2013"
 	if t.dot && len(t.text) <= 2 && next.kind == tokWord && after.kind == tokNum && len(after.text) == 4 {
 		if m, ok := months[strings.ToLower(next.text)]; ok {
-			emit(after.text+"-"+m+"-"+pad2(t.text), i)
+			emit(after.text+"-"+m+"-"+pad2(t.text), -1)
 			return
 		}
 	}
 	// Aktenzeichen: "11 Sa 2346/12", "1 BvR 123/45", "VIII ZR" is not
 	// matched (Roman numerals are words) but its number part still is.
 	if next.kind == tokWord && next.capital && utf8.RuneCountInString(next.text) <= 4 && after.kind == tokNum && strings.Contains(after.text, "/") {
-		emit(strings.ToLower(t.text+next.text+after.text), i)
+		emit(strings.ToLower(t.text+next.text+after.text), -1)
 	}
 }
 

@@ -6,12 +6,32 @@ import (
 	"sync"
 )
 
-// BM25 parameters; see the benchmark in eval/retrieval for how they were
-// chosen.
-const (
-	bm25K1 = 1.2
-	bm25B  = 0.75
-)
+// tuning holds the ranking parameters. They were chosen on the development
+// parts of LegalQuAD and GerLayQA with eval/retrieval (see its package
+// documentation for the figures) and are deliberately general: no value
+// depends on a particular query or document.
+type tuning struct {
+	k1, b float64 // BM25
+	// window is the distance in tokens within which two query words form a
+	// pair term; 0 disables pairs. pairWeight scales pair terms.
+	window     int
+	pairWeight float64
+	// qtfSat saturates repeated query words (qtf·(s+1)/(s+qtf)): long lay
+	// questions repeat their topic words, which should count, but less.
+	qtfSat float64
+	// longQuery is the number of distinct query words from which a query
+	// counts as long; long queries raise idf to longIDFPow so that their
+	// distinctive words outweigh the colloquial ones.
+	longQuery  int
+	longIDFPow float64
+}
+
+var params = tuning{
+	k1: 1.2, b: 0.75,
+	window: 5, pairWeight: 0.5,
+	qtfSat:    0.5,
+	longQuery: 16, longIDFPow: 1.5,
+}
 
 // Index is an in-memory BM25 index over precomputed postings. Search is
 // safe for concurrent use; Add and Remove take the index's write lock.
@@ -80,9 +100,11 @@ func (ix *Index) Add(doc uint32, text string) {
 	// Analyse outside the lock: it is the expensive part.
 	counts := map[string]uint32{}
 	var length uint32
-	ix.a.analyze(text, func(term string, _ int) {
+	ix.analyzeWithPairs(text, func(term string, pair bool) {
 		counts[term]++
-		length++
+		if !pair {
+			length++
+		}
 	})
 
 	ix.mu.Lock()
@@ -161,7 +183,13 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 		k = 10
 	}
 	qcounts := map[string]int{}
-	ix.a.analyze(query, func(term string, _ int) { qcounts[term]++ })
+	pairs := map[string]bool{}
+	ix.analyzeWithPairs(query, func(term string, pair bool) {
+		qcounts[term]++
+		if pair {
+			pairs[term] = true
+		}
+	})
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -173,6 +201,11 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	if avg == 0 {
 		avg = 1
 	}
+	words := len(qcounts) - len(pairs)
+	pow := 1.0
+	if words >= params.longQuery {
+		pow = params.longIDFPow
+	}
 	qts := make([]queryTerm, 0, len(qcounts))
 	for term, qtf := range qcounts {
 		id, ok := ix.termIDs[term]
@@ -181,7 +214,15 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 		}
 		df := float64(len(ix.postings[id]))
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		qts = append(qts, queryTerm{id: id, weight: idf * float64(qtf)})
+		w := float64(qtf)
+		w = w * (params.qtfSat + 1) / (params.qtfSat + w)
+		if pairs[term] {
+			w *= params.pairWeight
+		}
+		if pow != 1 {
+			idf = math.Pow(idf, pow)
+		}
+		qts = append(qts, queryTerm{id: id, weight: idf * w})
 	}
 	if len(qts) == 0 {
 		return nil
@@ -198,11 +239,11 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	for _, qt := range qts {
 		for _, p := range ix.postings[qt.id] {
 			tf := float64(p.tf)
-			norm := bm25K1 * (1 - bm25B + bm25B*float64(ix.slots[p.slot].len)/avg)
+			norm := params.k1 * (1 - params.b + params.b*float64(ix.slots[p.slot].len)/avg)
 			if scores[p.slot] == 0 {
 				touched = append(touched, p.slot)
 			}
-			scores[p.slot] += qt.weight * tf * (bm25K1 + 1) / (tf + norm)
+			scores[p.slot] += qt.weight * tf * (params.k1 + 1) / (tf + norm)
 		}
 	}
 
@@ -260,4 +301,40 @@ func better(x, y Scored) bool {
 		return x.Score > y.Score
 	}
 	return x.Doc < y.Doc
+}
+
+// analyzeWithPairs emits the analyzer's terms and, for word terms that
+// occur within Window tokens of each other, an unordered pair term: pairs
+// reward passages where query words stand together, as in the sentence a
+// question was written from.
+func (ix *Index) analyzeWithPairs(text string, emit func(term string, pair bool)) {
+	type wt struct {
+		term string
+		pos  int
+	}
+	var recent []wt
+	ix.a.analyze(text, func(term string, pos int) {
+		emit(term, false)
+		if pos < 0 || params.window <= 0 {
+			return
+		}
+		keep := recent[:0]
+		for _, r := range recent {
+			if pos-r.pos <= params.window {
+				keep = append(keep, r)
+			}
+		}
+		recent = keep
+		for _, r := range recent {
+			if r.term == term {
+				continue
+			}
+			a, b := r.term, term
+			if b < a {
+				a, b = b, a
+			}
+			emit(a+"\x00"+b, true)
+		}
+		recent = append(recent, wt{term, pos})
+	})
 }
