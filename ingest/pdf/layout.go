@@ -367,10 +367,55 @@ func verticalCut(region []*segment, pageWidth float64) (left, right []*segment, 
 		}
 		reach = math.Max(reach, r[i].x1)
 	}
-	if bestAt < 0 {
+	if bestAt < 0 || looseTable(r[:bestAt], r[bestAt:]) {
 		return nil, nil, false
 	}
 	return r[:bestAt], r[bestAt:], true
+}
+
+// looseTable reports whether left and right are the columns of a table
+// whose rows stand apart: nearly every segment has a partner on the same
+// baseline across the gutter, and rows are spaced wider than lines of
+// running text. Such tables read best row by row. Columns of text or of
+// dense lists (names) are cut as columns.
+func looseTable(left, right []*segment) bool {
+	if len(left) < 2 || len(right) < 2 {
+		return false
+	}
+	partnered := func(a, b []*segment) bool {
+		n := 0
+		for _, s := range a {
+			for _, o := range b {
+				if math.Abs(s.y-o.y) < 0.3*s.size {
+					n++
+					break
+				}
+			}
+		}
+		return 10*n >= 7*len(a)
+	}
+	if !partnered(left, right) || !partnered(right, left) {
+		return false
+	}
+	ys := make([]float64, 0, len(left))
+	sizes := make([]float64, 0, len(left))
+	for _, s := range left {
+		ys = append(ys, s.y)
+		sizes = append(sizes, s.size)
+	}
+	slices.Sort(ys)
+	slices.Sort(sizes)
+	var gaps []float64
+	for i := 1; i < len(ys); i++ {
+		if d := ys[i] - ys[i-1]; d > 0.3*sizes[len(sizes)/2] {
+			gaps = append(gaps, d)
+		}
+	}
+	if len(gaps) == 0 {
+		return false
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2] >= 1.6*sizes[len(sizes)/2]
 }
 
 // horizontalCut splits at the widest y interval no segment overlaps.

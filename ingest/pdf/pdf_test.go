@@ -54,6 +54,15 @@ func TestExtractRebuildsLayout(t *testing.T) {
 			want: []string{"Die linke Spalte beginnt hier\nund setzt sich in der zweiten\nZeile fort, bis sie endet.\nDie rechte Spalte folgt erst\ndanach, obwohl ihre Zeilen\nauf gleicher Höhe stehen."},
 		},
 		{
+			name: "a table with loosely spaced rows is read row by row",
+			pages: []string{
+				textAt(72, 700, "Bahr (Münster), Daniel") + textAt(300, 700, "FDP") + textAt(450, 700, "08.11.2005") +
+					textAt(72, 676, "Eichel, Hans Georg Karl") + textAt(300, 676, "SPD") + textAt(450, 676, "08.11.2005") +
+					textAt(72, 652, "Fell, Hans-Josef Peter") + textAt(300, 652, "GRÜNE") + textAt(450, 652, "09.11.2005"),
+			},
+			want: []string{"Bahr (Münster), Daniel FDP 08.11.2005\n\nEichel, Hans Georg Karl SPD 08.11.2005\n\nFell, Hans-Josef Peter GRÜNE 09.11.2005"},
+		},
+		{
 			name:  "a word hyphenated at the line end is rejoined",
 			pages: []string{column(72, 700, "Die Verwal-", "tung entscheidet.")},
 			want:  []string{"Die Verwaltung entscheidet."},
