@@ -220,6 +220,7 @@ func readMultipart(r *http.Request, f *fields) ([]uploadedFile, error) {
 		return nil, assist.Errorf(assist.Invalid, op, "malformed multipart body: missing boundary")
 	}
 	var files []uploadedFile
+	seen := map[string]bool{}
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -240,6 +241,12 @@ func readMultipart(r *http.Request, f *fields) ([]uploadedFile, error) {
 			if err != nil {
 				return nil, err
 			}
+			// The name becomes the source (and often the id) of the
+			// document: two files of one name would overwrite each other.
+			if seen[file.name] {
+				return nil, assist.Errorf(assist.Invalid, op, "file name %.100q appears twice in the upload", file.name)
+			}
+			seen[file.name] = true
 			files = append(files, file)
 			continue
 		}

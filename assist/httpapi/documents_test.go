@@ -180,6 +180,10 @@ func TestPostDocumentsRejectsBadUploads(t *testing.T) {
 				return multipartBody(t, part{field: "file", filename: "a.txt", data: []byte("x")},
 					part{field: "file", filename: "b.txt", data: []byte("y")}, part{field: "id", data: []byte("x")})
 			}},
+		{name: "two files of the same name", status: 400, kind: "invalid", msg: `file name "a.txt" appears twice`,
+			body: func(t *testing.T) (string, []byte) {
+				return multipartBody(t, part{field: "file", filename: "a.txt", data: []byte("x")}, part{field: "file", filename: "dir/a.txt", data: []byte("y")})
+			}},
 		{name: "a name for a multipart upload", target: "/v1/documents?name=x.pdf", status: 400, kind: "invalid", msg: "name applies to raw bodies only",
 			body: func(t *testing.T) (string, []byte) {
 				return multipartBody(t, part{field: "file", filename: "a.txt", data: []byte("x")})

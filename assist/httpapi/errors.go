@@ -18,15 +18,19 @@ import (
 const StatusClientClosedRequest = 499
 
 // statusCause carries an HTTP status that no assist.Kind expresses (415,
-// 405). It is only ever the cause of an *assist.Error built in this package,
-// so the one error path below still decides every status.
-type statusCause struct{ status int }
+// 405, 401) and, for 401, a kind name of its own. It is only ever the cause
+// of an *assist.Error built in this package, so the one error path below
+// still decides every status.
+type statusCause struct {
+	status int
+	kind   string // overrides the kind name in the body when set
+}
 
 func (s statusCause) Error() string { return http.StatusText(s.status) }
 
 // withStatus builds an error of kind k answered with the given status.
 func withStatus(k assist.Kind, status int, op, format string, args ...any) error {
-	return &assist.Error{Op: op, Kind: k, Msg: fmt.Sprintf(format, args...), Err: statusCause{status}}
+	return &assist.Error{Op: op, Kind: k, Msg: fmt.Sprintf(format, args...), Err: statusCause{status: status}}
 }
 
 // StatusOf maps err to the HTTP status the API answers it with:
@@ -94,8 +98,11 @@ func publicError(err error) (kind, msg string) {
 	} else {
 		msg = defaultMessages[k]
 	}
-	switch k {
-	case assist.Other, assist.Internal:
+	var sc statusCause
+	switch {
+	case errors.As(err, &sc) && sc.kind != "":
+		kind = sc.kind
+	case k == assist.Other, k == assist.Internal:
 		kind = assist.Internal.String()
 		if msg == "" {
 			msg = "internal error"

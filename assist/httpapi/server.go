@@ -10,6 +10,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -69,6 +71,10 @@ type Config struct {
 	// Registry receives the API's metrics and is served on /metrics; nil
 	// creates one with the Go and process collectors.
 	Registry *prometheus.Registry
+	// APIToken, when set, is required on every /v1 route as
+	// "Authorization: Bearer <token>". Probes, metrics and the OpenAPI
+	// document stay open, as orchestrators and scrapers expect.
+	APIToken string
 }
 
 // Server is the HTTP API. It is an http.Handler; the caller owns the
@@ -79,6 +85,7 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *metrics
 	engine    *gin.Engine
+	tokenHash []byte // SHA-256 of Config.APIToken; nil: no authentication
 }
 
 // Route is one registered method and path, in OpenAPI path syntax.
@@ -119,6 +126,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s := &Server{cfg: cfg, retriever: cfg.Retriever, log: cfg.Logger}
+	if cfg.APIToken != "" {
+		sum := sha256.Sum256([]byte(cfg.APIToken))
+		s.tokenHash = sum[:]
+	}
 	if s.retriever == nil {
 		s.retriever = &rag.Retriever{Index: cfg.Index}
 	}
@@ -149,7 +160,7 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})))
 	e.GET("/openapi.json", serveOpenAPI)
-	v1 := e.Group("/v1")
+	v1 := e.Group("/v1", s.authenticate)
 	v1.POST("/documents", s.postDocuments)
 	v1.POST("/tickets/import", s.importTickets)
 	v1.GET("/search", s.search)
@@ -193,6 +204,23 @@ func openAPIPath(p string) string {
 		b = append(b, p[i])
 	}
 	return string(b)
+}
+
+// authenticate requires the bearer token on /v1 when one is configured.
+// Hashes are compared in constant time, so neither the token nor its length
+// leaks through timing.
+func (s *Server) authenticate(c *gin.Context) {
+	if s.tokenHash == nil {
+		return
+	}
+	const op = "authenticate"
+	scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], s.tokenHash) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="amtsassist"`)
+		writeError(c, &assist.Error{Op: op, Kind: assist.Invalid, Msg: "missing or wrong bearer token",
+			Err: statusCause{status: http.StatusUnauthorized, kind: "unauthorized"}}, nil)
+	}
 }
 
 // healthz is liveness: it touches no dependency.

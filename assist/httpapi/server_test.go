@@ -265,3 +265,47 @@ func TestOpenAPIReferencesResolve(t *testing.T) {
 		}
 	}
 }
+
+func TestAPITokenGuardsTheV1Routes(t *testing.T) {
+	tests := []struct {
+		name, target, auth string
+		status             int
+	}{
+		{"a request without a token is refused", "/v1/search?q=miete", "", 401},
+		{"a wrong token is refused", "/v1/search?q=miete", "Bearer wrong", 401},
+		{"a token with a longer prefix is refused", "/v1/search?q=miete", "Bearer s3cret-and-more", 401},
+		{"another scheme is refused", "/v1/search?q=miete", "Basic s3cret", 401},
+		{"the right token is accepted", "/v1/search?q=miete", "Bearer s3cret", 200},
+		{"the scheme is case-insensitive", "/v1/search?q=miete", "bearer s3cret", 200},
+		{"liveness needs no token", "/healthz", "", 200},
+		{"readiness needs no token", "/readyz", "", 200},
+		{"metrics need no token", "/metrics", "", 200},
+		{"the OpenAPI document needs no token", "/openapi.json", "", 200},
+	}
+	e := newEnv(t, func(c *httpapi.Config) { c.APIToken = "s3cret" })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tt.target, nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			rec := e.do(t, req)
+			if tt.status == 401 {
+				wantError(t, rec, 401, "unauthorized", "missing or wrong bearer token")
+				if rec.Header().Get("WWW-Authenticate") == "" {
+					t.Error("401 without WWW-Authenticate")
+				}
+				return
+			}
+			if rec.Code != tt.status {
+				t.Errorf("status %d: %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	t.Run("uploads are refused before the body is read", func(t *testing.T) {
+		wantError(t, e.post(t, "/v1/documents", "text/plain", []byte("x")), 401, "unauthorized")
+		if e.ingester.calls != 0 {
+			t.Error("the ingester was called without a token")
+		}
+	})
+}
