@@ -48,11 +48,13 @@ type font struct {
 	widths  []float64       // simple fonts, from FirstChar
 	cidW    map[int]float64 // composite fonts
 	dw      float64         // default width (glyph space units)
-	decoded map[int]string  // decode cache: fonts repeat the same codes
+	// Decode caches: fonts repeat the same codes.
+	small   [256]*decoded
+	decoded map[int]decoded
 }
 
 func newFont(v lpdf.Value) *font {
-	f := &font{dw: 0, decoded: make(map[int]string)}
+	f := &font{decoded: make(map[int]decoded)}
 	lf := lpdf.Font{V: v}
 	f.enc = lf.Encoder()
 	if f.enc == nil {
@@ -110,13 +112,28 @@ func (f *font) width(code int) float64 {
 	return 500
 }
 
-func (f *font) decode(code int, raw string) string {
-	if s, ok := f.decoded[code]; ok {
-		return s
+// decoded is the text of one code and whether it is blank (a space).
+type decoded struct {
+	text  string
+	blank bool
+}
+
+func (f *font) decode(code int, raw string) decoded {
+	if code < len(f.small) {
+		if d := f.small[code]; d != nil {
+			return *d
+		}
+	} else if d, ok := f.decoded[code]; ok {
+		return d
 	}
-	s := f.enc.Decode(raw)
-	f.decoded[code] = s
-	return s
+	text := f.enc.Decode(raw)
+	d := decoded{text: text, blank: strings.TrimSpace(text) == ""}
+	if code < len(f.small) {
+		f.small[code] = &d
+	} else {
+		f.decoded[code] = d
+	}
+	return d
 }
 
 type passthrough struct{}
@@ -196,6 +213,17 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 		if f.twoByte {
 			step = 2
 		}
+		// Showing a glyph only moves the text matrix along its own x
+		// axis, so the rendering matrix is computed once per string and
+		// glyph origins follow from the accumulated advance.
+		m := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(tm).mul(g.ctm)
+		sx := math.Hypot(m[0], m[1]) / (g.tfs * g.th)
+		sy := math.Hypot(m[2], m[3])
+		if g.tfs*g.th == 0 {
+			sx = 0
+		}
+		ux, uy := tm.mul(g.ctm)[0], tm.mul(g.ctm)[1] // user-space step per text-space unit
+		adv := 0.0
 		for i := 0; i+step <= len(s); i += step {
 			raw := s[i : i+step]
 			code := int(raw[0])
@@ -203,23 +231,21 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 				code = code<<8 | int(raw[1])
 			}
 			w0 := f.width(code) / 1000
-			trm := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(tm).mul(g.ctm)
-			sx := math.Hypot(trm[0], trm[1])
-			sy := math.Hypot(trm[2], trm[3])
-			text := f.decode(code, raw)
-			if strings.TrimSpace(text) == "" {
+			d := f.decode(code, raw)
+			if d.blank {
 				if n := len(in.glyphs); n > 0 {
 					in.glyphs[n-1].space = true
 				}
 			} else {
-				in.glyphs = append(in.glyphs, glyph{x: trm[4], y: trm[5], w: w0 * sx, size: sy, s: text})
+				in.glyphs = append(in.glyphs, glyph{x: m[4] + adv*ux, y: m[5] + adv*uy, w: w0 * g.tfs * g.th * sx, size: sy, s: d.text})
 			}
 			tx := w0*g.tfs + g.tc
 			if step == 1 && code == ' ' {
 				tx += g.tw
 			}
-			tm = matrix{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
+			adv += tx * g.th
 		}
+		tm = matrix{1, 0, 0, 1, adv, 0}.mul(tm)
 	}
 	num := func(args []lpdf.Value, i int) float64 { return args[i].Float64() }
 	lpdf.Interpret(strm, func(stk *lpdf.Stack, op string) {

@@ -161,7 +161,8 @@ func clusterLines(gs []glyph) [][]glyph {
 		if n := len(runs); n > 0 {
 			r := &runs[n-1]
 			if math.Abs(g.y-r.glyphs[len(r.glyphs)-1].y) < 0.1*g.size && g.x >= r.end-0.3*g.size && g.x <= r.end+3*g.size {
-				r.glyphs = append(r.glyphs, g)
+				// Runs are consecutive in gs: extend in place.
+				r.glyphs = gs[r.seq : i+1]
 				r.end = math.Max(r.end, g.x+g.w)
 				if g.size > r.size {
 					r.size, r.y = g.size, g.y
@@ -169,7 +170,7 @@ func clusterLines(gs []glyph) [][]glyph {
 				continue
 			}
 		}
-		runs = append(runs, run{glyphs: gs[i : i+1 : i+1], y: g.y, size: g.size, x0: g.x, end: g.x + g.w, seq: i})
+		runs = append(runs, run{glyphs: gs[i : i+1], y: g.y, size: g.size, x0: g.x, end: g.x + g.w, seq: i})
 	}
 	// Content stream order breaks ties: it is the reading order within a
 	// line for nearly every producer.
@@ -321,9 +322,10 @@ func order(segs []*segment, pageWidth float64) []*segment {
 			cut(r, depth+1)
 			return
 		}
-		if t, b, ok := horizontalCut(region); ok {
-			cut(t, depth+1)
-			cut(b, depth+1)
+		if parts := horizontalCuts(region); parts != nil {
+			for _, p := range parts {
+				cut(p, depth+1)
+			}
 			return
 		}
 		out = append(out, sortedByLine(region)...)
@@ -348,7 +350,7 @@ func sortedByLine(region []*segment) []*segment {
 // of a list with hanging indents.
 func verticalCut(region []*segment, pageWidth float64) (left, right []*segment, ok bool) {
 	r := slices.Clone(region)
-	sort.Slice(r, func(i, j int) bool { return r[i].x0 < r[j].x0 })
+	slices.SortFunc(r, func(a, b *segment) int { return cmp.Compare(a.x0, b.x0) })
 	minX := r[0].x0
 	maxX := r[0].x1
 	for _, s := range r {
@@ -418,22 +420,34 @@ func looseTable(left, right []*segment) bool {
 	return gaps[len(gaps)/2] >= 1.6*sizes[len(sizes)/2]
 }
 
-// horizontalCut splits at the widest y interval no segment overlaps.
-func horizontalCut(region []*segment) (top, bottom []*segment, ok bool) {
+// horizontalCuts splits at the widest y interval no segment overlaps, and
+// at once at every other gap nearly as wide: evenly spaced lines then
+// fall apart in one step instead of one line per recursion.
+func horizontalCuts(region []*segment) [][]*segment {
 	r := slices.Clone(region)
-	sort.Slice(r, func(i, j int) bool { return r[i].top > r[j].top })
-	best, bestAt := 0.0, -1
+	slices.SortFunc(r, func(a, b *segment) int { return cmp.Compare(b.top, a.top) })
+	gaps := make([]float64, len(r))
+	best := 0.0
 	reach := r[0].bottom
 	for i := 1; i < len(r); i++ {
-		if gap := reach - r[i].top; gap > 0 && gap > best {
-			best, bestAt = gap, i
+		if gap := reach - r[i].top; gap > 0 {
+			gaps[i] = gap
+			best = math.Max(best, gap)
 		}
 		reach = math.Min(reach, r[i].bottom)
 	}
-	if bestAt < 0 {
-		return nil, nil, false
+	if best == 0 {
+		return nil
 	}
-	return r[:bestAt], r[bestAt:], true
+	var parts [][]*segment
+	start := 0
+	for i := 1; i < len(r); i++ {
+		if gaps[i] > 0 && gaps[i] >= 0.8*best {
+			parts = append(parts, r[start:i])
+			start = i
+		}
+	}
+	return append(parts, r[start:])
 }
 
 // linesOf joins segments that follow each other on one baseline.

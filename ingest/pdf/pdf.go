@@ -302,7 +302,6 @@ func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 }
 
 var (
-	digits     = regexp.MustCompile(`\d+`)
 	pageNumber = regexp.MustCompile(`^(?i)[\s\-–—(]*(seite|page|s\.)?\s*\d{1,4}(\s*(von|of|/)\s*\d{1,4})?[\s\-–—)]*$`)
 )
 
@@ -312,7 +311,7 @@ var (
 func dropRepeated(pages []pageLayout) {
 	for pi := range pages {
 		for _, s := range pages[pi].segs {
-			s.repeatKey = digits.ReplaceAllString(s.text, "#") + "@" + strconv.Itoa(int(math.Round(s.y/3)))
+			s.repeatKey = hashDigits(s.text) + "@" + strconv.Itoa(int(math.Round(s.y/3)))
 			if len(s.glyphs) <= 3 {
 				// Short labels must also match in x, or a common short
 				// word would count as repeated.
@@ -349,6 +348,26 @@ func dropRepeated(pages []pageLayout) {
 			}
 		}
 	}
+}
+
+// hashDigits replaces every run of digits by "#": page numbers and dates
+// in running headers change from page to page.
+func hashDigits(s string) string {
+	b := make([]byte, 0, len(s))
+	digit := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			if !digit {
+				b = append(b, '#')
+			}
+			digit = true
+			continue
+		}
+		digit = false
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }
