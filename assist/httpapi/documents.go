@@ -71,6 +71,11 @@ func (s *Server) readDocuments(c *gin.Context, op string) ([]ingest.Input, inges
 	if err := f.addQuery(c.Request); err != nil {
 		return nil, opts, err
 	}
+	// Options from the query string are checked before a possibly large
+	// body is read; form and JSON fields are checked once it has been.
+	if _, err := documentOptions(op, f, ingest.FormatAuto); err != nil {
+		return nil, opts, err
+	}
 	var inputs []ingest.Input
 	defaultFormat := ingest.FormatAuto
 	switch raw, isRaw := rawDocumentTypes[mt]; {
@@ -117,19 +122,11 @@ func (s *Server) readDocuments(c *gin.Context, op string) ([]ingest.Input, inges
 	default:
 		return nil, opts, unsupported(op, "unsupported Content-Type %.100q (valid: multipart/form-data, application/json, application/pdf, application/xml, text/markdown, text/plain)", mt)
 	}
-	if f.get("name") != "" && mt == "multipart/form-data" {
-		return nil, opts, assist.Errorf(assist.Invalid, op, "name applies to raw bodies only; multipart files carry their own names")
+	if f.get("name") != "" && (mt == "multipart/form-data" || mt == "application/json") {
+		return nil, opts, assist.Errorf(assist.Invalid, op, "name applies to raw bodies only; multipart files carry their own names and JSON documents take theirs from id")
 	}
-
-	if opts.Corpus, err = optionalCorpus(op, f.get("corpus")); err != nil {
+	if opts, err = documentOptions(op, f, defaultFormat); err != nil {
 		return nil, opts, err
-	}
-	opts.Authority = f.get("authority")
-	if opts.Format, err = parseFormat(op, f.get("format")); err != nil {
-		return nil, opts, err
-	}
-	if opts.Format == ingest.FormatAuto {
-		opts.Format = defaultFormat
 	}
 	if id, title := f.get("id"), f.get("title"); id != "" || title != "" {
 		if len(inputs) != 1 {
@@ -138,6 +135,25 @@ func (s *Server) readDocuments(c *gin.Context, op string) ([]ingest.Input, inges
 		inputs[0].ID, inputs[0].Title = id, title
 	}
 	return inputs, opts, nil
+}
+
+// documentOptions builds the ingest options from the collected fields.
+func documentOptions(op string, f *fields, defaultFormat ingest.Format) (ingest.Options, error) {
+	var (
+		opts ingest.Options
+		err  error
+	)
+	if opts.Corpus, err = optionalCorpus(op, f.get("corpus")); err != nil {
+		return opts, err
+	}
+	opts.Authority = f.get("authority")
+	if opts.Format, err = parseFormat(op, f.get("format")); err != nil {
+		return opts, err
+	}
+	if opts.Format == ingest.FormatAuto {
+		opts.Format = defaultFormat
+	}
+	return opts, nil
 }
 
 func optionalCorpus(op, s string) (assist.Corpus, error) {

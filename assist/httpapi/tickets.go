@@ -107,6 +107,13 @@ func (s *Server) readTickets(c *gin.Context, op string) ([]ingest.Input, ingest.
 	if err := f.addQuery(c.Request); err != nil {
 		return nil, opts, err
 	}
+	// Query options are checked before a possibly large body is read.
+	if _, err := parseTicketFormat(op, f.get("format")); err != nil {
+		return nil, opts, err
+	}
+	if _, err := ParseColumns(f.get("columns")); err != nil {
+		return nil, opts, &assist.Error{Op: op, Kind: assist.Invalid, Err: err}
+	}
 	var (
 		inputs []ingest.Input
 		format ingest.Format
