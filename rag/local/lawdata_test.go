@@ -265,3 +265,53 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSearchDuringWrites measures hybrid search latency while another
+// goroutine keeps rewriting the laws, as during an ingest on a live server.
+func BenchmarkSearchDuringWrites(b *testing.B) {
+	docs, _ := benchCorpus(b, 4000)
+	docs = withVectors(docs, 768, 1)
+	ix, err := local.Open(b.TempDir(), local.Config{}, discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	if err := ix.PutDocuments(ctx, docs); err != nil {
+		b.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		writes := 0
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- writes
+				return
+			default:
+			}
+			if err := ix.PutDocuments(ctx, docs[i%len(docs):i%len(docs)+1]); err != nil {
+				panic(err)
+			}
+			writes++
+		}
+	}()
+	q := rag.Query{Text: "Wohngeld Einkommen Miete", Vector: docs[0].Chunks[0].Vector, Mode: rag.ModeHybrid}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := ix.Search(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	close(stop)
+	writes := <-done
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(writes), "docs-written")
+}

@@ -69,9 +69,14 @@ type Index struct {
 	log *slog.Logger
 	lex *lexical.Index
 
-	// mu guards everything below. Writers hold it for the whole bbolt
+	// writeMu serialises writers (and Close): a write reserves slots,
+	// analyses texts into the lexical index without holding mu, and then
+	// commits, so searches wait only for the disk write.
+	writeMu sync.Mutex
+	// mu guards everything below. Writers hold it for the bbolt
 	// transaction and the memory update, so searches never see memory that
-	// disagrees with the file they read chunk texts from.
+	// disagrees with the file they read chunk texts from. Slots that are
+	// not live may be in the lexical index; searches skip them.
 	mu      sync.RWMutex
 	closed  bool
 	model   *assist.ModelInfo // nil until BindEmbedding or the first vectors
@@ -252,9 +257,30 @@ func (ix *Index) load() error {
 	return nil
 }
 
-// addSlot records c in memory and returns its slot; the caller adds its
-// text to the lexical index. Callers hold mu (or own ix exclusively).
+// addSlot records c in a new slot and returns it; the caller adds its text
+// to the lexical index. Callers hold mu (or own ix exclusively).
 func (ix *Index) addSlot(d *docState, c *assist.Chunk) uint32 {
+	n := ix.allocSlot()
+	ix.fillSlot(n, d, c)
+	return n
+}
+
+// allocSlot reserves a slot. It stays dead (invisible to searches) until
+// fillSlot, so its text may enter the lexical index before the write
+// commits. Callers hold mu.
+func (ix *Index) allocSlot() uint32 {
+	if k := len(ix.free); k > 0 {
+		n := ix.free[k-1]
+		ix.free = ix.free[:k-1]
+		ix.slots[n] = slot{}
+		return n
+	}
+	ix.slots = append(ix.slots, slot{})
+	return uint32(len(ix.slots) - 1)
+}
+
+// fillSlot makes slot n hold c and be searchable. Callers hold mu.
+func (ix *Index) fillSlot(n uint32, d *docState, c *assist.Chunk) {
 	s := slot{
 		live: true,
 		id:   c.ID,
@@ -262,31 +288,24 @@ func (ix *Index) addSlot(d *docState, c *assist.Chunk) uint32 {
 		attrs: assist.Chunk{
 			DocID: c.DocID, Corpus: c.Corpus, Authority: c.Authority, Source: c.Source, Meta: c.Meta,
 		},
+		cite: citationKey(c.Citation.Section, c.Citation.Law),
 	}
 	if len(c.Vector) > 0 {
 		s.vec = normalized(c.Vector)
 		ix.vectors++
 	}
-	var n uint32
-	if k := len(ix.free); k > 0 {
-		n = ix.free[k-1]
-		ix.free = ix.free[:k-1]
-		ix.slots[n] = s
-	} else {
-		n = uint32(len(ix.slots))
-		ix.slots = append(ix.slots, s)
-	}
+	ix.slots[n] = s
 	ix.byID[c.ID] = n
 	d.chunks = append(d.chunks, n)
-	if key := citationKey(c.Citation.Section, c.Citation.Law); key != "" {
-		ix.slots[n].cite = key
-		ix.cites[key] = append(ix.cites[key], n)
+	if s.cite != "" {
+		ix.cites[s.cite] = append(ix.cites[s.cite], n)
 	}
-	return n
 }
 
-// removeDocChunks forgets the chunks of d. Callers hold mu.
-func (ix *Index) removeDocChunks(d *docState) {
+// retire makes the chunks of d invisible and returns their slots, which
+// are still in the lexical index: the caller removes them there (outside mu,
+// it is slow) and only then frees them. Callers hold mu.
+func (ix *Index) retire(d *docState) []uint32 {
 	for _, n := range d.chunks {
 		s := &ix.slots[n]
 		if s.vec != nil {
@@ -301,11 +320,26 @@ func (ix *Index) removeDocChunks(d *docState) {
 				ix.cites[s.cite] = rest
 			}
 		}
-		ix.lex.Remove(n)
 		*s = slot{}
-		ix.free = append(ix.free, n)
 	}
+	dead := d.chunks
 	d.chunks = nil
+	return dead
+}
+
+// release removes dead slots from the lexical index and frees them. Callers
+// hold writeMu but not mu: searches go on meanwhile and skip the slots,
+// which are no longer live.
+func (ix *Index) release(dead []uint32) {
+	if len(dead) == 0 {
+		return
+	}
+	for _, n := range dead {
+		ix.lex.Remove(n)
+	}
+	ix.mu.Lock()
+	ix.free = append(ix.free, dead...)
+	ix.mu.Unlock()
 }
 
 // lexicalText is what the lexical index sees of a chunk: its citation and
@@ -327,6 +361,8 @@ func lexicalText(c *assist.Chunk) string {
 // Close releases the index file. Later calls of any method return
 // Unavailable; closing twice is harmless.
 func (ix *Index) Close() error {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.closed {
@@ -502,6 +538,8 @@ func (ix *Index) BindEmbedding(ctx context.Context, m assist.ModelInfo) error {
 	if m.Dimension < 0 {
 		return assist.Errorf(assist.Invalid, op, "embedding model %s has a negative dimension %d", m.Name, m.Dimension)
 	}
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if err := ix.ready(ctx, op); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -106,7 +107,12 @@ func (ix *Index) Search(ctx context.Context, q rag.Query) ([]rag.Hit, error) {
 	if mode == rag.ModeLexical || mode == rag.ModeHybrid {
 		opts := lexical.SearchOptions{K: depth, Accept: accept}
 		if q.DistinctDocs {
-			opts.Group = func(n uint32) uint32 { return ix.slots[n].doc.num }
+			opts.Group = func(n uint32) uint32 {
+				if d := ix.slots[n].doc; d != nil {
+					return d.num
+				}
+				return math.MaxUint32 // a dead slot; Accept drops it
+			}
 		}
 		for _, s := range ix.lex.Search(q.Text, opts) {
 			lex = append(lex, candidate{slot: s.Doc, score: s.Score})

@@ -43,39 +43,23 @@ func (ix *Index) PutDocuments(ctx context.Context, docs []rag.DocumentData) erro
 	if err != nil {
 		return err
 	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if err := ix.ready(ctx, op); err != nil {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+
+	// Check the batch against the index and reserve slots for its chunks.
+	newModel, slots, err := ix.preparePut(ctx, op, enc, dim)
+	if err != nil || slots == nil {
 		return err
 	}
-	if len(docs) == 0 {
-		return nil
-	}
-	var newModel *assist.ModelInfo
-	switch {
-	case dim == 0:
-	case ix.model == nil:
-		newModel = &assist.ModelInfo{Dimension: dim}
-	case ix.model.Dimension == 0:
-		m := *ix.model
-		m.Dimension = dim
-		newModel = &m
-	case ix.model.Dimension != dim:
-		return assist.Errorf(assist.Invalid, op, "vectors have dimension %d, the index holds %s", dim, describeModel(*ix.model))
-	}
-	inBatch := make(map[string]bool, len(enc))
+	// Analyse the texts while searches go on: the reserved slots are not
+	// live, so searches skip them until the commit below.
 	for i := range enc {
-		inBatch[enc[i].info.ID] = true
-	}
-	for i := range enc {
-		for _, c := range enc[i].data.Chunks {
-			if n, ok := ix.byID[c.ID]; ok {
-				if owner := ix.slots[n].doc.info.ID; owner != c.DocID && !inBatch[owner] {
-					return assist.Errorf(assist.Invalid, op, "chunk id %q of document %q already belongs to document %q", c.ID, c.DocID, owner)
-				}
-			}
+		for j := range enc[i].data.Chunks {
+			ix.lex.Add(slots[i][j], lexicalText(&enc[i].data.Chunks[j]))
 		}
 	}
+
+	ix.mu.Lock()
 	err = ix.db.Update(func(tx *bolt.Tx) error {
 		manifest, chunks, vectors, lists := tx.Bucket(bucketManifest), tx.Bucket(bucketChunks), tx.Bucket(bucketVectors), tx.Bucket(bucketDocChunks)
 		// Remove every old version first: a chunk id may move between two
@@ -111,15 +95,22 @@ func (ix *Index) PutDocuments(ctx context.Context, docs []rag.DocumentData) erro
 		return nil
 	})
 	if err != nil {
+		ix.mu.Unlock()
+		var reserved []uint32
+		for _, s := range slots {
+			reserved = append(reserved, s...)
+		}
+		ix.release(reserved)
 		return &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("cannot write the index at %s", ix.dir), Err: err}
 	}
 	// Committed: now memory follows.
 	if newModel != nil {
 		ix.model = newModel
 	}
+	var dead []uint32
 	for i := range enc {
 		if d, ok := ix.docs[enc[i].info.ID]; ok {
-			ix.removeDocChunks(d)
+			dead = append(dead, ix.retire(d)...)
 		}
 	}
 	for i := range enc {
@@ -134,11 +125,61 @@ func (ix *Index) PutDocuments(ctx context.Context, docs []rag.DocumentData) erro
 		for j := range e.data.Chunks {
 			c := e.data.Chunks[j]
 			c.Meta = cloneMeta(c.Meta)
-			ix.lex.Add(ix.addSlot(d, &c), lexicalText(&c))
+			ix.fillSlot(slots[i][j], d, &c)
 		}
 	}
+	ix.mu.Unlock()
+	ix.release(dead)
 	ix.log.Debug("local documents stored", "documents", len(enc))
 	return nil
+}
+
+// preparePut checks the batch against the index (embedding dimension,
+// chunk ids owned by other documents) and reserves a slot for every chunk.
+// It returns the model to record, if the batch fixes the dimension, and nil
+// slots for an empty batch. Callers hold writeMu.
+func (ix *Index) preparePut(ctx context.Context, op string, enc []encodedDoc, dim int) (*assist.ModelInfo, [][]uint32, error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if err := ix.ready(ctx, op); err != nil {
+		return nil, nil, err
+	}
+	if len(enc) == 0 {
+		return nil, nil, nil
+	}
+	var newModel *assist.ModelInfo
+	switch {
+	case dim == 0:
+	case ix.model == nil:
+		newModel = &assist.ModelInfo{Dimension: dim}
+	case ix.model.Dimension == 0:
+		m := *ix.model
+		m.Dimension = dim
+		newModel = &m
+	case ix.model.Dimension != dim:
+		return nil, nil, assist.Errorf(assist.Invalid, op, "vectors have dimension %d, the index holds %s", dim, describeModel(*ix.model))
+	}
+	inBatch := make(map[string]bool, len(enc))
+	for i := range enc {
+		inBatch[enc[i].info.ID] = true
+	}
+	for i := range enc {
+		for _, c := range enc[i].data.Chunks {
+			if n, ok := ix.byID[c.ID]; ok {
+				if owner := ix.slots[n].doc.info.ID; owner != c.DocID && !inBatch[owner] {
+					return nil, nil, assist.Errorf(assist.Invalid, op, "chunk id %q of document %q already belongs to document %q", c.ID, c.DocID, owner)
+				}
+			}
+		}
+	}
+	slots := make([][]uint32, len(enc))
+	for i := range enc {
+		slots[i] = make([]uint32, len(enc[i].data.Chunks))
+		for j := range slots[i] {
+			slots[i][j] = ix.allocSlot()
+		}
+	}
+	return newModel, slots, nil
 }
 
 func cloneMeta(m map[string]string) map[string]string {
@@ -268,8 +309,15 @@ func (ix *Index) DeleteDocuments(ctx context.Context, f rag.Filter) (int, error)
 	if err := validateFilter(op, f); err != nil {
 		return 0, err
 	}
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	ix.mu.Lock()
-	defer ix.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			ix.mu.Unlock()
+		}
+	}()
 	if err := ix.ready(ctx, op); err != nil {
 		return 0, err
 	}
@@ -293,9 +341,13 @@ func (ix *Index) DeleteDocuments(ctx context.Context, f rag.Filter) (int, error)
 	if err != nil {
 		return 0, &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("cannot write the index at %s", ix.dir), Err: err}
 	}
+	var dead []uint32
 	for _, d := range victims {
-		ix.removeDocChunks(d)
+		dead = append(dead, ix.retire(d)...)
 		delete(ix.docs, d.info.ID)
 	}
+	ix.mu.Unlock()
+	locked = false
+	ix.release(dead)
 	return len(victims), nil
 }
