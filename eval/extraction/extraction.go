@@ -53,11 +53,18 @@ type Result struct {
 	Recall    float64 `json:"recall"` // word 3-gram recall, see Recall3
 	// Seconds is the median wall time of Runs extractions of the whole
 	// file (for pdftotext including the process start, as a user runs it).
-	Seconds        float64 `json:"seconds"`
+	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the median CPU time (user + system, all threads; for
+	// pdftotext the child process's). On a loaded machine it is steadier
+	// than wall time; ingest/pdf spreads pages over all cores, so its wall
+	// time can be lower than its CPU time.
+	CPUSeconds     float64 `json:"cpu_seconds"`
 	PagesPerSecond float64 `json:"pages_per_second"`
 	// SpeedVsPdftotext is pdftotext's time divided by this one's: 2 means
 	// twice as fast. Zero when pdftotext is missing.
 	SpeedVsPdftotext float64 `json:"speed_vs_pdftotext,omitempty"`
+	// CPUVsPdftotext is the same ratio for CPU time.
+	CPUVsPdftotext float64 `json:"cpu_vs_pdftotext,omitempty"`
 	Runs             int     `json:"runs"`
 	Err              string  `json:"error,omitempty"`
 }
@@ -135,20 +142,20 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 		fr := FileReport{Name: f.name, Truth: strings.Join(f.truth, " + ")}
 		extractors := []struct {
 			name string
-			fn   func(context.Context) (string, error)
+			fn   func(context.Context) (string, time.Duration, error)
 		}{
-			{Ours, func(ctx context.Context) (string, error) { return ours(ctx, data, pdf.Options{}) }},
-			{OursHeaders, func(ctx context.Context) (string, error) {
+			{Ours, inProcess(func(ctx context.Context) (string, error) { return ours(ctx, data, pdf.Options{}) })},
+			{OursHeaders, inProcess(func(ctx context.Context) (string, error) {
 				return ours(ctx, data, pdf.Options{KeepRunningHeaders: true})
-			}},
-			{GetPlainText, func(context.Context) (string, error) { return plainText(data) }},
+			})},
+			{GetPlainText, inProcess(func(context.Context) (string, error) { return plainText(data) })},
 		}
 		if pdftotext != "" {
 			path := filepath.Join(dataDir, f.pdf)
 			extractors = append(extractors, struct {
 				name string
-				fn   func(context.Context) (string, error)
-			}{Pdftotext, func(ctx context.Context) (string, error) { return runPdftotext(ctx, pdftotext, path) }})
+				fn   func(context.Context) (string, time.Duration, error)
+			}{Pdftotext, func(ctx context.Context) (string, time.Duration, error) { return runPdftotext(ctx, pdftotext, path) }})
 		}
 		pages, err := pdf.Extract(ctx, data)
 		if err == nil {
@@ -156,15 +163,17 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 		}
 		for _, x := range extractors {
 			res := Result{Extractor: x.name}
-			var times []float64
+			var times, cpus []float64
 			var text string
+			var cpu time.Duration
 			for i := 0; i < runs; i++ {
 				if err := ctx.Err(); err != nil {
 					return rep, err
 				}
 				start := time.Now()
-				text, err = x.fn(ctx)
+				text, cpu, err = x.fn(ctx)
 				times = append(times, time.Since(start).Seconds())
+				cpus = append(cpus, cpu.Seconds())
 				if err != nil {
 					break
 				}
@@ -175,23 +184,28 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 				continue
 			}
 			slices.Sort(times)
+			slices.Sort(cpus)
 			res.Runs = len(times)
 			res.Seconds = times[len(times)/2]
+			res.CPUSeconds = cpus[len(cpus)/2]
 			res.Recall = Recall3(truth, text)
 			if res.Seconds > 0 && fr.Pages > 0 {
 				res.PagesPerSecond = float64(fr.Pages) / res.Seconds
 			}
 			fr.Results = append(fr.Results, res)
 		}
-		var ref float64
+		var ref, refCPU float64
 		for _, x := range fr.Results {
 			if x.Extractor == Pdftotext && x.Err == "" {
-				ref = x.Seconds
+				ref, refCPU = x.Seconds, x.CPUSeconds
 			}
 		}
 		for i := range fr.Results {
-			if ref > 0 && fr.Results[i].Seconds > 0 {
-				fr.Results[i].SpeedVsPdftotext = ref / fr.Results[i].Seconds
+			if x := &fr.Results[i]; ref > 0 && x.Seconds > 0 {
+				x.SpeedVsPdftotext = ref / x.Seconds
+				if refCPU > 0 && x.CPUSeconds > 0 {
+					x.CPUVsPdftotext = refCPU / x.CPUSeconds
+				}
 			}
 		}
 		rep.Files = append(rep.Files, fr)
@@ -202,25 +216,39 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 
 func print(w io.Writer, rep Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "file\tpages\textractor\t3-gram recall\tmedian s\tpages/s\tspeed vs pdftotext\n")
+	fmt.Fprintf(tw, "file\tpages\textractor\t3-gram recall\tmedian s\tpages/s\tspeed vs pdftotext\tmedian CPU s\tCPU vs pdftotext\n")
 	for _, f := range rep.Files {
 		for _, x := range f.Results {
 			if x.Err != "" {
 				fmt.Fprintf(tw, "%s\t%d\t%s\terror: %s\t\t\t\n", f.Name, f.Pages, x.Extractor, x.Err)
 				continue
 			}
-			speed := "-"
+			speed, cpu := "-", "-"
 			if x.SpeedVsPdftotext > 0 {
 				speed = fmt.Sprintf("%.2f×", x.SpeedVsPdftotext)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%.3f\t%.4f\t%.0f\t%s\n", f.Name, f.Pages, x.Extractor, x.Recall, x.Seconds, x.PagesPerSecond, speed)
+			if x.CPUVsPdftotext > 0 {
+				cpu = fmt.Sprintf("%.2f×", x.CPUVsPdftotext)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.3f\t%.4f\t%.0f\t%s\t%.4f\t%s\n", f.Name, f.Pages, x.Extractor, x.Recall, x.Seconds, x.PagesPerSecond, speed, x.CPUSeconds, cpu)
 		}
 	}
 	tw.Flush()
 	if rep.PdftotextMissing != "" {
 		fmt.Fprintf(w, "pdftotext column missing: %s\n", rep.PdftotextMissing)
 	}
-	fmt.Fprintf(w, "recall: share of the ground truth's word 3-grams found in the extracted text (NFKC, lower case, line-end hyphenation rejoined, words split at non-alphanumerics and at letter/digit and lower/upper case changes); times: median of %d runs\n", runs)
+	fmt.Fprintf(w, "recall: share of the ground truth's word 3-grams found in the extracted text (NFKC, lower case, line-end hyphenation rejoined, words split at non-alphanumerics and at letter/digit and lower/upper case changes); times: median of %d runs, wall and CPU (ingest/pdf uses all cores)\n", runs)
+}
+
+// inProcess measures fn's CPU time as the process's: nothing else runs
+// during the benchmark.
+func inProcess(fn func(context.Context) (string, error)) func(context.Context) (string, time.Duration, error) {
+	return func(ctx context.Context) (string, time.Duration, error) {
+		before, _ := processCPU()
+		text, err := fn(ctx)
+		after, _ := processCPU()
+		return text, after - before, err
+	}
 }
 
 func ours(ctx context.Context, data []byte, opts pdf.Options) (string, error) {
@@ -255,15 +283,15 @@ func plainText(data []byte) (text string, err error) {
 	return string(b), err
 }
 
-func runPdftotext(ctx context.Context, bin, path string) (string, error) {
+func runPdftotext(ctx context.Context, bin, path string) (string, time.Duration, error) {
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "-enc", "UTF-8", path, "-")
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("pdftotext: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return "", 0, fmt.Errorf("pdftotext: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	return string(out), nil
+	return string(out), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 func loadTruth(dataDir string, f benchFile) (string, error) {

@@ -63,7 +63,9 @@ func buildSegments(glyphs []glyph) []*segment {
 	if len(glyphs) == 0 {
 		return nil
 	}
-	gs := make([]glyph, 0, len(glyphs))
+	// Filtering in place is safe: the lines built below are fresh slices,
+	// so the caller may reuse glyphs for the next page.
+	gs := glyphs[:0]
 	for _, g := range glyphs {
 		if g.size <= 0 || math.IsNaN(g.x) || math.IsNaN(g.y) || math.IsInf(g.x, 0) || math.IsInf(g.y, 0) || math.IsNaN(g.size) || math.IsInf(g.size, 0) {
 			continue
