@@ -22,8 +22,9 @@ import (
 // own cancellation apart from the per-request timeout. model is the model
 // the request named, or "".
 //
-// The decision rests on types and status codes only; the server's message is
-// kept as the cause for logs.
+// The decision rests on types and status codes only, never on message text.
+// The client error is kept as the cause for logs; only Ollama's own reason
+// for a 4xx rejection reaches the user-facing message.
 func (c *Client) translate(ctx context.Context, op, model string, err error) error {
 	var (
 		status    api.StatusError
