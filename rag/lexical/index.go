@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // tuning holds the ranking parameters. They were chosen on the development
@@ -24,6 +25,12 @@ type tuning struct {
 	// distinctive words outweigh the colloquial ones.
 	longQuery  int
 	longIDFPow float64
+	// expandWeight scales the compounds found for a query word of at
+	// least minExpand bytes (at most maxExpand of them); splitWeight
+	// scales the parts of a long query word.
+	expandWeight         float64
+	minExpand, maxExpand int
+	splitWeight          float64
 }
 
 var params = tuning{
@@ -31,6 +38,8 @@ var params = tuning{
 	window: 5, pairWeight: 0.5,
 	qtfSat:    0.5,
 	longQuery: 16, longIDFPow: 1.5,
+	expandWeight: 0.3, minExpand: 5, maxExpand: 32,
+	splitWeight: 0.6,
 }
 
 // Index is an in-memory BM25 index over precomputed postings. Search is
@@ -46,6 +55,9 @@ type Index struct {
 	free     []uint32
 	live     int
 	totalLen int64
+
+	gen uint64                     // changes with every Add and Remove
+	voc atomic.Pointer[vocabulary] // for compound lookups, built lazily
 
 	scratch sync.Pool // *searchScratch
 }
@@ -110,6 +122,7 @@ func (ix *Index) Add(doc uint32, text string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.removeLocked(doc)
+	ix.gen++
 	var s uint32
 	if n := len(ix.free); n > 0 {
 		s = ix.free[n-1]
@@ -140,6 +153,7 @@ func (ix *Index) Remove(doc uint32) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.removeLocked(doc)
+	ix.gen++
 }
 
 func (ix *Index) removeLocked(doc uint32) {
@@ -184,10 +198,13 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	}
 	qcounts := map[string]int{}
 	pairs := map[string]bool{}
+	var qwords []string
 	ix.analyzeWithPairs(query, func(term string, pair bool) {
 		qcounts[term]++
 		if pair {
 			pairs[term] = true
+		} else if qcounts[term] == 1 && isWordTerm(term) {
+			qwords = append(qwords, term)
 		}
 	})
 
@@ -224,6 +241,7 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 		}
 		qts = append(qts, queryTerm{id: id, weight: idf * w})
 	}
+	qts = ix.compoundTerms(qts, qwords, qcounts, n, pow)
 	if len(qts) == 0 {
 		return nil
 	}
@@ -337,4 +355,60 @@ func (ix *Index) analyzeWithPairs(text string, emit func(term string, pair bool)
 		}
 		recent = append(recent, wt{term, pos})
 	})
+}
+
+// compoundTerms adds, for every query word, the indexed compounds that
+// contain it and, for long query words, their known parts, each with a
+// fraction of the weight the word would have.
+func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[string]int, n, pow float64) []queryTerm {
+	if params.expandWeight == 0 && params.splitWeight == 0 {
+		return qts
+	}
+	v := ix.vocab()
+	seen := map[string]bool{}
+	idfOf := func(df float64) float64 {
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		if pow != 1 {
+			idf = math.Pow(idf, pow)
+		}
+		return idf
+	}
+	for _, q := range qwords {
+		if params.expandWeight > 0 && len(q) >= params.minExpand {
+			exp := ix.expansions(v, q, params.maxExpand)
+			// The compounds are evidence for q, so they share q's idf,
+			// computed over q and its compounds together.
+			df := 0.0
+			if id, ok := ix.termIDs[q]; ok {
+				df = float64(len(ix.postings[id]))
+			}
+			for _, t := range exp {
+				df += float64(len(ix.postings[ix.termIDs[t]]))
+			}
+			w := params.expandWeight * idfOf(min(df, n))
+			for _, t := range exp {
+				if qcounts[t] > 0 || seen[t] {
+					continue
+				}
+				seen[t] = true
+				qts = append(qts, queryTerm{id: ix.termIDs[t], weight: w})
+			}
+		}
+		if v := ix.variant(q); v != "" && qcounts[v] == 0 && !seen[v] {
+			seen[v] = true
+			id := ix.termIDs[v]
+			qts = append(qts, queryTerm{id: id, weight: idfOf(float64(len(ix.postings[id])))})
+		}
+		if params.splitWeight > 0 {
+			for _, p := range ix.decompose(q) {
+				if qcounts[p] > 0 || seen[p] {
+					continue
+				}
+				seen[p] = true
+				id := ix.termIDs[p]
+				qts = append(qts, queryTerm{id: id, weight: params.splitWeight * idfOf(float64(len(ix.postings[id])))})
+			}
+		}
+	}
+	return qts
 }

@@ -107,3 +107,42 @@ func TestIndexConcurrentSearchAndAdd(t *testing.T) {
 		t.Errorf("Len = %d, want %d", got, want)
 	}
 }
+
+func TestIndexMatchesCompoundParts(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	docs(t, ix, map[uint32]string{
+		1: "Die Wohngeldberechtigung ist nachzuweisen.",
+		2: "Das Wohngeld wird monatlich gezahlt. Die Berechtigung wird geprüft.",
+		3: "Die Festsetzung des Streitwertes erfolgt von Amts wegen.",
+		4: "Die Streitwertfestsetzung ist unanfechtbar.",
+		5: "Die Körperschaftsteuer ist eine Steuer auf das Einkommen.",
+		6: "Der Kläger beantragt Prozesskostenhilfe.",
+	})
+	tests := []struct {
+		name  string
+		query string
+		want  []uint32 // all of them must be found
+	}{
+		{"a modifier finds the compound it starts", "Wohngeld", []uint32{1, 2}},
+		{"a compound finds the text that spells out its parts", "Wohngeldberechtigung", []uint32{1, 2}},
+		{"a head finds the compound it ends", "Festsetzung", []uint32{3, 4}},
+		{"a compound with a linking s finds one without", "Körperschaftssteuer", []uint32{5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ix.Search(tc.query, lexical.SearchOptions{})
+			found := map[uint32]bool{}
+			for _, s := range got {
+				found[s.Doc] = true
+			}
+			for _, d := range tc.want {
+				if !found[d] {
+					t.Errorf("Search(%q) = %v, want doc %d among them", tc.query, got, d)
+				}
+			}
+			if found[6] {
+				t.Errorf("Search(%q) = %v found the unrelated doc 6", tc.query, got)
+			}
+		})
+	}
+}

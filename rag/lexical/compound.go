@@ -1,0 +1,178 @@
+package lexical
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// German compounds are written as one word ("Wohngeldberechtigung",
+// "Streitwertfestsetzung") where a question may use the parts ("Wohngeld",
+// "Festsetzung des Streitwertes"), and vice versa. Without a dictionary,
+// the index's own vocabulary decides what a part is: a query word matches
+// the indexed compounds that consist of it and another known word
+// (expansion), and a long query word that splits into two known words also
+// searches for them (decomposition). Both happen at search time, so the
+// postings stay exact and the result does not depend on insertion order.
+
+// vocabulary is the sorted list of word terms, forwards and reversed, for
+// prefix and suffix lookups. It is rebuilt lazily after the index changed.
+type vocabulary struct {
+	gen uint64
+	fwd []string
+	rev []string // reversed terms, sorted
+}
+
+// minPart is the shortest compound part, in bytes, that is looked up: short
+// parts ("amt", "geld") are too ambiguous to split on.
+const minPart = 4
+
+// fugen are the linking elements between compound parts.
+var fugen = []string{"ens", "es", "en", "er", "s", "n", "e"}
+
+func isWordTerm(t string) bool {
+	if len(t) < minPart {
+		return false
+	}
+	for _, r := range t {
+		if !unicode.IsLower(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func reverse(s string) string {
+	rs := []rune(s)
+	slices.Reverse(rs)
+	return string(rs)
+}
+
+// vocab returns the current vocabulary; the caller holds the read lock.
+func (ix *Index) vocab() *vocabulary {
+	if v := ix.voc.Load(); v != nil && v.gen == ix.gen {
+		return v
+	}
+	v := &vocabulary{gen: ix.gen}
+	for t, id := range ix.termIDs {
+		if len(ix.postings[id]) > 0 && isWordTerm(t) {
+			v.fwd = append(v.fwd, t)
+			v.rev = append(v.rev, reverse(t))
+		}
+	}
+	slices.Sort(v.fwd)
+	slices.Sort(v.rev)
+	ix.voc.Store(v)
+	return v
+}
+
+// known reports whether s, possibly after removing a linking element at
+// the given end or stemming, is a word of the index.
+func (ix *Index) known(s string, trimEnd bool) (string, bool) {
+	try := func(c string) bool {
+		if len(c) < minPart-1 {
+			return false
+		}
+		id, ok := ix.termIDs[c]
+		return ok && len(ix.postings[id]) > 0
+	}
+	if try(s) {
+		return s, true
+	}
+	for _, f := range fugen {
+		var c string
+		if trimEnd && strings.HasSuffix(s, f) {
+			c = s[:len(s)-len(f)]
+		} else if !trimEnd && strings.HasPrefix(s, f) {
+			c = s[len(f):]
+		} else {
+			continue
+		}
+		if try(c) {
+			return c, true
+		}
+		if st := stem(c); try(st) {
+			return st, true
+		}
+	}
+	if st := stem(s); try(st) {
+		return st, true
+	}
+	return "", false
+}
+
+// expansions returns up to max indexed compounds that contain q as their
+// first or last part, the other part being a known word.
+func (ix *Index) expansions(v *vocabulary, q string, max int) []string {
+	var out []string
+	// q as the modifier: q + [Fuge] + head.
+	i, _ := slices.BinarySearch(v.fwd, q)
+	for ; i < len(v.fwd) && strings.HasPrefix(v.fwd[i], q) && len(out) < max; i++ {
+		t := v.fwd[i]
+		rest := t[len(q):]
+		if len(rest) >= minPart {
+			if _, ok := ix.known(rest, false); ok {
+				out = append(out, t)
+			}
+		}
+	}
+	// q as the head: modifier + [Fuge] + q.
+	rq := reverse(q)
+	i, _ = slices.BinarySearch(v.rev, rq)
+	for ; i < len(v.rev) && strings.HasPrefix(v.rev[i], rq) && len(out) < max; i++ {
+		t := reverse(v.rev[i])
+		rest := t[:len(t)-len(q)]
+		if len(rest) >= minPart-1 {
+			if _, ok := ix.known(rest, true); ok {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// decompose splits a long query word into a known modifier and a known
+// head, preferring the longest head (the head carries the meaning).
+func (ix *Index) decompose(q string) []string {
+	if utf8.RuneCountInString(q) < 2*minPart {
+		return nil
+	}
+	for i := minPart; i+minPart <= len(q); i++ {
+		if !utf8.RuneStart(q[i]) {
+			continue
+		}
+		head := q[i:]
+		id, ok := ix.termIDs[head]
+		if !ok || len(ix.postings[id]) == 0 {
+			continue
+		}
+		if mod, ok := ix.known(q[:i], true); ok {
+			return []string{mod, head}
+		}
+	}
+	return nil
+}
+
+// variant returns the indexed spelling of q that differs only by a linking
+// "s" before a known head ("Körperschaftssteuer" / "Körperschaftsteuer"),
+// or "".
+func (ix *Index) variant(q string) string {
+	has := func(t string) bool {
+		id, ok := ix.termIDs[t]
+		return ok && len(ix.postings[id]) > 0
+	}
+	for i := minPart; i+minPart <= len(q); i++ {
+		if !utf8.RuneStart(q[i]) || !has(q[i:]) {
+			continue
+		}
+		if q[i-1] == 's' {
+			if v := q[:i-1] + q[i:]; has(v) {
+				return v
+			}
+		} else if v := q[:i] + "s" + q[i:]; has(v) {
+			return v
+		}
+	}
+	return ""
+}
