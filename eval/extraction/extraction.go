@@ -65,8 +65,8 @@ type Result struct {
 	SpeedVsPdftotext float64 `json:"speed_vs_pdftotext,omitempty"`
 	// CPUVsPdftotext is the same ratio for CPU time.
 	CPUVsPdftotext float64 `json:"cpu_vs_pdftotext,omitempty"`
-	Runs             int     `json:"runs"`
-	Err              string  `json:"error,omitempty"`
+	Runs           int     `json:"runs"`
+	Err            string  `json:"error,omitempty"`
 }
 
 // Recall returns the recall of extractor on the file named name, and

@@ -143,9 +143,13 @@ func (passthrough) Decode(raw string) string { return raw }
 // abort carries a context error out of the interpreter callback.
 type abort struct{ err error }
 
-// maxFormDepth bounds form XObject nesting; hostile files nest forms in
-// cycles.
-const maxFormDepth = 8
+// Bounds against hostile content: form XObjects nested in cycles or drawn
+// over and over, and pages with absurd numbers of glyphs.
+const (
+	maxFormDepth  = 8
+	maxFormsPage  = 2000
+	maxGlyphsPage = 2_000_000
+)
 
 // interpreter extracts glyphs from content streams. Fonts are cached per
 // document by the identity of their dictionary so that ToUnicode maps are
@@ -157,6 +161,7 @@ type interpreter struct {
 	// current page: computing the identity key is not free either.
 	byName map[fontRef]*font
 	ops    int
+	forms  int          // form XObjects run on the current page
 	args   []lpdf.Value // operand buffer reused across operators
 	glyphs []glyph
 }
@@ -236,7 +241,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 				if n := len(in.glyphs); n > 0 {
 					in.glyphs[n-1].space = true
 				}
-			} else {
+			} else if len(in.glyphs) < maxGlyphsPage {
 				in.glyphs = append(in.glyphs, glyph{x: m[4] + adv*ux, y: m[5] + adv*uy, w: w0 * g.tfs * g.th * sx, size: sy, s: d.text})
 			}
 			tx := w0*g.tfs + g.tc
@@ -356,7 +361,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 				tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
 			}
 		case "Do":
-			if n != 1 || depth >= maxFormDepth {
+			if n != 1 || depth >= maxFormDepth || in.forms >= maxFormsPage {
 				return
 			}
 			xo := res.Key("XObject").Key(args[0].Name())
@@ -373,6 +378,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 			if fres.IsNull() {
 				fres = res
 			}
+			in.forms++
 			in.run(xo, fres, m.mul(g.ctm), depth+1, resKey+"/"+args[0].Name())
 		}
 	})

@@ -239,9 +239,13 @@ func layoutPages(ctx context.Context, pageVals []lpdf.Value) ([]pageLayout, erro
 // from the root for every n, which is quadratic, and trusts Count.
 func collectPages(r *lpdf.Reader) []lpdf.Value {
 	var out []lpdf.Value
+	// A hostile tree can list a node as its own kid: bound the nodes
+	// visited, not just the depth, or the walk grows exponentially.
+	visits := 0
 	var walk func(v lpdf.Value, depth int)
 	walk = func(v lpdf.Value, depth int) {
-		if depth > 64 || len(out) >= maxPages {
+		visits++
+		if depth > 64 || len(out) >= maxPages || visits > 4*maxPages {
 			return
 		}
 		kids := v.Key("Kids")
@@ -295,6 +299,7 @@ func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 			return
 		}
 		in.byName = make(map[fontRef]*font)
+		in.forms = 0
 		in.run(contents, res, identity, 0, "")
 	}()
 	l.segs = buildSegments(in.glyphs)
