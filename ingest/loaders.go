@@ -12,6 +12,7 @@ import (
 	"amtsassist/ingest/lawxml"
 	"amtsassist/ingest/markdown"
 	"amtsassist/ingest/pdf"
+	"amtsassist/ingest/tickets"
 )
 
 // loadFormat calls the loader for format and applies the format's default
@@ -35,7 +36,11 @@ func loadFormat(ctx context.Context, format Format, src source, data []byte, opt
 	case FormatMarkdown, FormatText:
 		docs, err = one(markdown.Load(ctx, src.name, data, markdown.Options{Plain: format == FormatText}))
 	case FormatTicketsCSV, FormatTicketsJSONL:
-		docs, err = loadTickets(ctx, src.name, data, format, opts)
+		f := "csv"
+		if format == FormatTicketsJSONL {
+			f = "jsonl"
+		}
+		docs, err = tickets.Load(ctx, src.name, bytes.NewReader(data), tickets.Options{Format: f, Columns: opts.TicketColumns})
 	default:
 		return nil, assist.Errorf(assist.Invalid, "ingest", "unknown format %q (valid: lawxml, markdown, text, pdf, tickets-csv, tickets-jsonl, beir)", format)
 	}

@@ -82,7 +82,7 @@ func (m *Main) Run(ctx context.Context) error {
 	h, err := httpapi.New(httpapi.Config{
 		Retriever: a.Retriever, Index: a.Index, Ingester: a.Pipeline, Checks: a.Checks,
 		MaxBodyBytes: m.Config.MaxBodyBytes, MaxUploadBytes: m.Config.MaxUploadBytes,
-		Logger: m.Log, Version: version,
+		Logger: m.Log, Version: version, APIToken: string(m.Config.APIToken),
 	})
 	if err != nil {
 		return err
