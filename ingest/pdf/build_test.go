@@ -66,6 +66,29 @@ func (f fixture) build(t testing.TB) []byte {
 	return b.Bytes()
 }
 
+// rawPDF writes objs (object i+1 is objs[i]) with an xref table and a
+// trailer whose root is object root.
+func rawPDF(objs []string, root int) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, root, xref)
+	return b.Bytes()
+}
+
+func stream(content string) string {
+	return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content)+1, content)
+}
+
 // textAt is a content stream fragment showing s with its baseline at
 // (x, y) in 10 pt Helvetica.
 func textAt(x, y float64, s string) string {

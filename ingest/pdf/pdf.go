@@ -160,7 +160,7 @@ func openReader(data []byte) (*lpdf.Reader, error) {
 
 // maxPages bounds the page tree walk; a hostile Count would otherwise make
 // us loop for billions of iterations.
-const maxPages = 100000
+const maxPages = 20000
 
 func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, string, error) {
 	r, err := openReader(data)
@@ -241,11 +241,14 @@ func collectPages(r *lpdf.Reader) []lpdf.Value {
 	var out []lpdf.Value
 	// A hostile tree can list a node as its own kid: bound the nodes
 	// visited, not just the depth, or the walk grows exponentially.
+	// Inner nodes are remembered by their printed form (the library hides
+	// object identity), which names their kids: a cycle stops at once.
 	visits := 0
+	seen := map[string]bool{}
 	var walk func(v lpdf.Value, depth int)
 	walk = func(v lpdf.Value, depth int) {
 		visits++
-		if depth > 64 || len(out) >= maxPages || visits > 4*maxPages {
+		if depth > 64 || len(out) >= maxPages || visits > 3*maxPages {
 			return
 		}
 		kids := v.Key("Kids")
@@ -253,6 +256,11 @@ func collectPages(r *lpdf.Reader) []lpdf.Value {
 			out = append(out, v)
 			return
 		}
+		key := v.String()
+		if seen[key] {
+			return
+		}
+		seen[key] = true
 		for i := 0; i < kids.Len() && len(out) < maxPages; i++ {
 			walk(kids.Index(i), depth+1)
 		}

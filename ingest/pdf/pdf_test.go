@@ -147,6 +147,52 @@ func TestExtractRejectsBadInput(t *testing.T) {
 	}
 }
 
+func TestExtractSurvivesHostileStructure(t *testing.T) {
+	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"a page tree that lists itself as its kid", rawPDF([]string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [2 0 R 2 0 R 2 0 R 3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+			stream(textAt(72, 700, "Hallo")),
+			font,
+		}, 1)},
+		{"a form that draws itself", rawPDF([]string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> /XObject << /X 6 0 R >> >> /Contents 4 0 R >>",
+			stream("/X Do /X Do /X Do /X Do"),
+			font,
+			"<< /Type /XObject /Subtype /Form /Resources << /Font << /F1 5 0 R >> /XObject << /X 6 0 R >> >> /Length 40 >>\nstream\n" +
+				"BT /F1 10 Tf (x) Tj ET /X Do /X Do /X Do\nendstream",
+		}, 1)},
+		{"a graphics state restored more often than saved", rawPDF([]string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+			stream("Q Q Q " + textAt(72, 700, "Hallo") + " Q Tf Tj TJ Tm cm"),
+			font,
+		}, 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := pdf.Extract(ctx, tt.data)
+			if err != nil && assist.KindOf(err) != assist.Invalid {
+				t.Errorf("error %v: want success or Invalid", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}
+
 func TestExtractHonoursContext(t *testing.T) {
 	data := fixture{pages: []string{textAt(72, 700, "Hallo")}}.build(t)
 	ctx, cancel := context.WithCancel(context.Background())
