@@ -138,4 +138,3 @@ func Extract(ctx context.Context, name string, data []byte, format Format) (page
 	}
 	return []string{b.String()}, warnings, nil
 }
-

@@ -162,7 +162,7 @@ func (p *Pipeline) IngestInputs(ctx context.Context, inputs []Input, opts Option
 // every source that failed.
 func (p *Pipeline) run(ctx context.Context, srcs []source, opts Options) (Report, map[string]bool, map[string]error, error) {
 	rep := Report{Files: make([]FileResult, len(srcs)), Embedded: p.cfg.Embedder != nil}
-	seen := map[string]bool{}   // document ids produced by successful sources
+	seen := map[string]bool{}    // document ids produced by successful sources
 	failed := map[string]error{} // sources that failed: their documents are never pruned
 	if opts.Corpus != "" {
 		if _, err := assist.ParseCorpus(string(opts.Corpus)); err != nil {
