@@ -3,6 +3,8 @@ package lexical
 import (
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -19,10 +21,45 @@ import (
 // vocabulary is the sorted list of word terms, forwards and reversed, for
 // prefix and suffix lookups. It is rebuilt lazily after the index changed.
 type vocabulary struct {
-	gen uint64
-	fwd []string
-	rev []string // reversed terms, sorted
+	gen   uint64
+	fwd   []string
+	rev   []string // reversed terms, sorted
+	size  atomic.Int64
+	cache sync.Map // query word → *compoundInfo, valid for this vocabulary
 }
+
+// compoundInfo is what the vocabulary says about one query word.
+type compoundInfo struct {
+	expTerms []string // indexed compounds containing the word
+	exp      []uint32 // their term ids
+	variant  string   // spelling with or without a linking s
+	parts    []string // known modifier and head of the word
+}
+
+// compounds returns the compound information for query word q, computed
+// once per vocabulary.
+func (ix *Index) compounds(v *vocabulary, q string) *compoundInfo {
+	if ci, ok := v.cache.Load(q); ok {
+		return ci.(*compoundInfo)
+	}
+	ci := &compoundInfo{variant: ix.variant(q)}
+	if params.expandWeight > 0 && len(q) >= params.minExpand {
+		ci.expTerms = ix.expansions(v, q, params.maxExpand)
+		for _, t := range ci.expTerms {
+			ci.exp = append(ci.exp, ix.termIDs[t])
+		}
+	}
+	if params.splitWeight > 0 {
+		ci.parts = ix.decompose(q)
+	}
+	// Bound the cache: query words are open-ended user input.
+	if v.size.Add(1) <= maxCached {
+		v.cache.Store(q, ci)
+	}
+	return ci
+}
+
+const maxCached = 1 << 16
 
 // minPart is the shortest compound part, in bytes, that is looked up: short
 // parts ("amt", "geld") are too ambiguous to split on.
@@ -54,13 +91,9 @@ func (ix *Index) vocab() *vocabulary {
 	if v := ix.voc.Load(); v != nil && v.gen == ix.gen {
 		return v
 	}
-	v := &vocabulary{gen: ix.gen}
-	for t, id := range ix.termIDs {
-		if len(ix.postings[id]) > 0 && isWordTerm(t) {
-			v.fwd = append(v.fwd, t)
-			v.rev = append(v.rev, reverse(t))
-		}
-	}
+	// Terms of removed documents stay in the lists; lookups check their
+	// postings.
+	v := &vocabulary{gen: ix.gen, fwd: slices.Clone(ix.words), rev: slices.Clone(ix.revWords)}
 	slices.Sort(v.fwd)
 	slices.Sort(v.rev)
 	ix.voc.Store(v)
@@ -107,8 +140,11 @@ func (ix *Index) known(s string, trimEnd bool) (string, bool) {
 func (ix *Index) expansions(v *vocabulary, q string, max int) []string {
 	var out []string
 	// q as the modifier: q + [Fuge] + head.
+	// Examining candidates costs lookups and stemming; bound it for short,
+	// prolific words ("recht").
+	limit := 8 * max
 	i, _ := slices.BinarySearch(v.fwd, q)
-	for ; i < len(v.fwd) && strings.HasPrefix(v.fwd[i], q) && len(out) < max; i++ {
+	for end := min(len(v.fwd), i+limit); i < end && strings.HasPrefix(v.fwd[i], q) && len(out) < max; i++ {
 		t := v.fwd[i]
 		rest := t[len(q):]
 		if len(rest) >= minPart {
@@ -120,7 +156,7 @@ func (ix *Index) expansions(v *vocabulary, q string, max int) []string {
 	// q as the head: modifier + [Fuge] + q.
 	rq := reverse(q)
 	i, _ = slices.BinarySearch(v.rev, rq)
-	for ; i < len(v.rev) && strings.HasPrefix(v.rev[i], rq) && len(out) < max; i++ {
+	for end := min(len(v.rev), i+limit); i < end && strings.HasPrefix(v.rev[i], rq) && len(out) < max; i++ {
 		t := reverse(v.rev[i])
 		rest := t[:len(t)-len(q)]
 		if len(rest) >= minPart-1 {

@@ -56,6 +56,11 @@ type Index struct {
 	live     int
 	totalLen int64
 
+	// words and revWords list every word term ever added, forwards and
+	// reversed, in order of first appearance: the raw material of the
+	// vocabulary, so that rebuilding it only sorts.
+	words, revWords []string
+
 	gen uint64                     // changes with every Add and Remove
 	voc atomic.Pointer[vocabulary] // for compound lookups, built lazily
 
@@ -138,6 +143,10 @@ func (ix *Index) Add(doc uint32, text string) {
 			id = uint32(len(ix.postings))
 			ix.termIDs[term] = id
 			ix.postings = append(ix.postings, nil)
+			if isWordTerm(term) {
+				ix.words = append(ix.words, term)
+				ix.revWords = append(ix.revWords, reverse(term))
+			}
 		}
 		ix.postings[id] = append(ix.postings[id], posting{slot: s, tf: tf})
 		terms = append(terms, id)
@@ -182,6 +191,8 @@ func (ix *Index) removeLocked(doc uint32) {
 type searchScratch struct {
 	scores  []float64
 	touched []uint32
+	cands   []Scored
+	best    map[uint32]int // group → position in cands
 }
 
 type queryTerm struct {
@@ -265,7 +276,7 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 		}
 	}
 
-	res := ix.collect(scores, touched, k, opts)
+	res := ix.collect(sc, scores, touched, k, opts)
 	for _, s := range touched {
 		scores[s] = 0
 	}
@@ -275,43 +286,83 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 }
 
 // collect picks the top k of the touched slots, honouring Accept and Group.
-func (ix *Index) collect(scores []float64, touched []uint32, k int, opts SearchOptions) []Scored {
-	var best map[uint32]int // group → position in out
+func (ix *Index) collect(sc *searchScratch, scores []float64, touched []uint32, k int, opts SearchOptions) []Scored {
+	out := sc.cands[:0]
 	if opts.Group != nil {
-		best = map[uint32]int{}
+		if sc.best == nil {
+			sc.best = map[uint32]int{}
+		}
+		clear(sc.best)
 	}
-	out := make([]Scored, 0, min(len(touched), 4*k))
 	for _, s := range touched {
 		doc := ix.slots[s].doc
 		if opts.Accept != nil && !opts.Accept(doc) {
 			continue
 		}
 		c := Scored{Doc: doc, Score: scores[s]}
-		if best != nil {
+		if opts.Group != nil {
 			g := opts.Group(doc)
-			if i, ok := best[g]; ok {
+			if i, ok := sc.best[g]; ok {
 				if better(c, out[i]) {
 					out[i] = c
 				}
 				continue
 			}
-			best[g] = len(out)
+			sc.best[g] = len(out)
 		}
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(x, y Scored) int {
+	sc.cands = out
+	return topK(out, k)
+}
+
+// topK returns the k best of cands, best first, in a new slice. It keeps a
+// min-heap of the k best so far instead of sorting all candidates: long
+// queries touch nearly every passage.
+func topK(cands []Scored, k int) []Scored {
+	h := make([]Scored, 0, min(k, len(cands)))
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(h) && better(h[l], h[r]) {
+				m = r
+			}
+			if !better(h[i], h[m]) {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for _, c := range cands {
+		if len(h) < k {
+			h = append(h, c)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !better(h[p], h[i]) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if better(c, h[0]) {
+			h[0] = c
+			down(0)
+		}
+	}
+	slices.SortFunc(h, func(x, y Scored) int {
 		if better(x, y) {
 			return -1
 		}
-		if better(y, x) {
-			return 1
-		}
-		return 0
+		return 1
 	})
-	if len(out) > k {
-		out = out[:k:k]
-	}
-	return out
+	return h
 }
 
 func better(x, y Scored) bool {
@@ -374,40 +425,39 @@ func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[str
 		return idf
 	}
 	for _, q := range qwords {
-		if params.expandWeight > 0 && len(q) >= params.minExpand {
-			exp := ix.expansions(v, q, params.maxExpand)
+		ci := ix.compounds(v, q)
+		if len(ci.exp) > 0 {
 			// The compounds are evidence for q, so they share q's idf,
 			// computed over q and its compounds together.
 			df := 0.0
 			if id, ok := ix.termIDs[q]; ok {
 				df = float64(len(ix.postings[id]))
 			}
-			for _, t := range exp {
-				df += float64(len(ix.postings[ix.termIDs[t]]))
+			for _, id := range ci.exp {
+				df += float64(len(ix.postings[id]))
 			}
 			w := params.expandWeight * idfOf(min(df, n))
-			for _, t := range exp {
+			for i, id := range ci.exp {
+				t := ci.expTerms[i]
 				if qcounts[t] > 0 || seen[t] {
 					continue
 				}
 				seen[t] = true
-				qts = append(qts, queryTerm{id: ix.termIDs[t], weight: w})
+				qts = append(qts, queryTerm{id: id, weight: w})
 			}
 		}
-		if v := ix.variant(q); v != "" && qcounts[v] == 0 && !seen[v] {
-			seen[v] = true
-			id := ix.termIDs[v]
+		if t := ci.variant; t != "" && qcounts[t] == 0 && !seen[t] {
+			seen[t] = true
+			id := ix.termIDs[t]
 			qts = append(qts, queryTerm{id: id, weight: idfOf(float64(len(ix.postings[id])))})
 		}
-		if params.splitWeight > 0 {
-			for _, p := range ix.decompose(q) {
-				if qcounts[p] > 0 || seen[p] {
-					continue
-				}
-				seen[p] = true
-				id := ix.termIDs[p]
-				qts = append(qts, queryTerm{id: id, weight: params.splitWeight * idfOf(float64(len(ix.postings[id])))})
+		for _, t := range ci.parts {
+			if qcounts[t] > 0 || seen[t] {
+				continue
 			}
+			seen[t] = true
+			id := ix.termIDs[t]
+			qts = append(qts, queryTerm{id: id, weight: params.splitWeight * idfOf(float64(len(ix.postings[id])))})
 		}
 	}
 	return qts
