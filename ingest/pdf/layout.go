@@ -371,7 +371,7 @@ func verticalCut(region []*segment, pageWidth float64) (left, right []*segment, 
 		}
 		reach = math.Max(reach, r[i].x1)
 	}
-	if bestAt < 0 || looseTable(r[:bestAt], r[bestAt:]) {
+	if bestAt < 0 || looseTable(r[:bestAt], r[bestAt:]) || numericTable(r[:bestAt], r[bestAt:]) {
 		return nil, nil, false
 	}
 	return r[:bestAt], r[bestAt:], true
@@ -385,18 +385,6 @@ func verticalCut(region []*segment, pageWidth float64) (left, right []*segment, 
 func looseTable(left, right []*segment) bool {
 	if len(left) < 2 || len(right) < 2 {
 		return false
-	}
-	partnered := func(a, b []*segment) bool {
-		n := 0
-		for _, s := range a {
-			for _, o := range b {
-				if math.Abs(s.y-o.y) < 0.3*s.size {
-					n++
-					break
-				}
-			}
-		}
-		return 10*n >= 7*len(a)
 	}
 	if !partnered(left, right) || !partnered(right, left) {
 		return false
@@ -420,6 +408,46 @@ func looseTable(left, right []*segment) bool {
 	}
 	slices.Sort(gaps)
 	return gaps[len(gaps)/2] >= 1.6*sizes[len(sizes)/2]
+}
+
+// partnered reports whether most segments of a have a segment of b on the
+// same baseline.
+func partnered(a, b []*segment) bool {
+	n := 0
+	for _, s := range a {
+		for _, o := range b {
+			if math.Abs(s.y-o.y) < 0.3*s.size {
+				n++
+				break
+			}
+		}
+	}
+	return 10*n >= 7*len(a)
+}
+
+// numericTable reports whether right holds the figures of a table whose
+// rows start in left: row-aligned, and right mostly numbers. Statistical
+// tables read best row by row (a label with its figures).
+func numericTable(left, right []*segment) bool {
+	if len(left) < 2 || len(right) < 2 || !partnered(left, right) || !partnered(right, left) {
+		return false
+	}
+	numeric := 0
+	for _, s := range right {
+		letters, digits := 0, 0
+		for _, r := range s.text {
+			switch {
+			case unicode.IsLetter(r):
+				letters++
+			case unicode.IsDigit(r):
+				digits++
+			}
+		}
+		if digits >= letters || letters <= 2 {
+			numeric++
+		}
+	}
+	return 10*numeric >= 6*len(right)
 }
 
 // horizontalCuts splits at the widest y interval no segment overlaps, and

@@ -394,7 +394,7 @@ func Load(ctx context.Context, name string, data []byte) (assist.Document, error
 	if err != nil {
 		return assist.Document{}, err
 	}
-	if title == "" || !hasLetter(title) {
+	if !usableTitle(title) {
 		title = path.Base(strings.ReplaceAll(name, "\\", "/"))
 	}
 	doc := assist.Document{Title: title, Source: name, Format: "pdf"}
@@ -420,6 +420,16 @@ func Load(ctx context.Context, name string, data []byte) (assist.Document, error
 		return assist.Document{}, assist.Errorf(assist.Invalid, op, "no text layer on any of the %d pages (needs OCR)", len(pages))
 	}
 	return doc, nil
+}
+
+// producerTitle matches Info titles that authoring tools fill in
+// themselves: a file name ("BT-Plenarprotokoll_002.book", "Bescheid.docx")
+// or "Microsoft Word - …".
+var producerTitle = regexp.MustCompile(`(?i)(\.[a-z0-9]{2,5}$|^microsoft (word|excel|powerpoint) - |^untitled$|^unbenannt$)`)
+
+// usableTitle reports whether an Info title names the document.
+func usableTitle(title string) bool {
+	return title != "" && hasLetter(title) && !producerTitle.MatchString(title)
 }
 
 func hasLetter(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,14 @@ func TestExtractRebuildsLayout(t *testing.T) {
 					textAt(72, 652, "Fell, Hans-Josef Peter") + textAt(300, 652, "GRÜNE") + textAt(450, 652, "09.11.2005"),
 			},
 			want: []string{"Bahr (Münster), Daniel FDP 08.11.2005\n\nEichel, Hans Georg Karl SPD 08.11.2005\n\nFell, Hans-Josef Peter GRÜNE 09.11.2005"},
+		},
+		{
+			name: "a dense table of figures is read row by row",
+			pages: []string{
+				column(72, 700, "1948 Jahresdurchschnitt", "1949 Jahresdurchschnitt", "1950 Jahresdurchschnitt") +
+					column(300, 700, "28,5", "28,2", "26,4") + column(400, 700, "42,5", "39,7", "35,9"),
+			},
+			want: []string{"1948 Jahresdurchschnitt 28,5 42,5\n1949 Jahresdurchschnitt 28,2 39,7\n1950 Jahresdurchschnitt 26,4 35,9"},
 		},
 		{
 			name:  "a word hyphenated at the line end is rejoined",
@@ -244,15 +253,17 @@ func TestLoad(t *testing.T) {
 			}
 		}
 	})
-	t.Run("without an info title the file name is the title", func(t *testing.T) {
-		doc, err := pdf.Load(context.Background(), "akten/bescheid.pdf", fixture{pages: []string{textAt(72, 700, "x y z")}}.build(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if doc.Title != "bescheid.pdf" {
-			t.Errorf("title %q", doc.Title)
-		}
-	})
+	for _, title := range []string{"", "Microsoft Word - Bescheid", "BT-Plenarprotokoll_002.book"} {
+		t.Run("with info title "+strconv.Quote(title)+" the file name is the title", func(t *testing.T) {
+			doc, err := pdf.Load(context.Background(), "akten/bescheid.pdf", fixture{title: title, pages: []string{textAt(72, 700, "x y z")}}.build(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Title != "bescheid.pdf" {
+				t.Errorf("title %q", doc.Title)
+			}
+		})
+	}
 	t.Run("a PDF without any text is refused", func(t *testing.T) {
 		_, err := pdf.Load(context.Background(), "scan.pdf", fixture{pages: []string{"", ""}}.build(t))
 		if assist.KindOf(err) != assist.Invalid || assist.Message(err) != "no text layer on any of the 2 pages (needs OCR)" {
