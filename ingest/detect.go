@@ -109,9 +109,7 @@ func collect(abs string) ([]source, error) {
 			// A gesetze-im-internet.de law folder: source.xml is the law;
 			// paragraphs/ and annexes/ are derived copies of the same text.
 			if law := filepath.Join(path, "source.xml"); fileExists(law) {
-				s := fileSource(law)
-				s.stand = lawStand(filepath.Join(path, "meta.json"))
-				out = append(out, s)
+				out = append(out, fileSource(law))
 				return filepath.SkipDir
 			}
 			return nil
@@ -125,30 +123,9 @@ func collect(abs string) ([]source, error) {
 	return out, err
 }
 
-func fileSource(path string) source {
-	s := source{name: path, path: path}
-	if filepath.Base(path) == "source.xml" {
-		s.stand = lawStand(filepath.Join(filepath.Dir(path), "meta.json"))
-	}
-	return s
-}
+func fileSource(path string) source { return source{name: path, path: path} }
 
 func fileExists(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// lawStand reads stand_datum from a law folder's meta.json, if any.
-func lawStand(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	var m struct {
-		Stand string `json:"stand_datum"`
-	}
-	if json.Unmarshal(data, &m) != nil {
-		return ""
-	}
-	return m.Stand
 }

@@ -30,7 +30,7 @@ func loadFormat(ctx context.Context, format Format, src source, data []byte, opt
 	case FormatPDF:
 		docs, err = one(pdf.Load(ctx, src.name, data))
 	case FormatLawXML:
-		docs, err = one(lawxml.Load(ctx, src.name, data, lawxml.Options{Stand: src.stand}))
+		docs, err = one(lawxml.Load(ctx, src.name, data, lawxml.Options{}))
 	case FormatBEIR:
 		docs, err = beir.Load(ctx, src.name, bytes.NewReader(data), beir.Options{})
 	case FormatMarkdown, FormatText:
@@ -124,7 +124,7 @@ func Extract(ctx context.Context, name string, data []byte, format Format) (page
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, assist.Errorf(assist.Invalid, "extract", "empty file")
 	}
-	docs, err := loadFormat(ctx, format, source{name: name, data: data, stand: lawStand(filepath.Join(filepath.Dir(name), "meta.json"))}, data, Options{})
+	docs, err := loadFormat(ctx, format, source{name: name, data: data}, data, Options{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -80,7 +80,6 @@ type source struct {
 	id     string // forced document id (uploads)
 	title  string
 	format Format
-	stand  string // Stand date from a law folder's meta.json
 }
 
 // loaded is what a worker hands to the writer.
@@ -223,7 +222,7 @@ func (p *Pipeline) run(ctx context.Context, srcs []source, opts Options) (Report
 			fr.Error = assist.Message(l.err)
 			failed[l.src.name] = l.err
 			rep.Failed++
-			p.log.WarnContext(ctx, "ingest source failed", "source", l.src.name, "err", l.err)
+			p.log.InfoContext(ctx, "ingest source failed", "source", l.src.name, "err", l.err)
 		} else {
 			for _, id := range fr.DocIDs {
 				seen[id] = true

@@ -52,7 +52,7 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 		opts       ingest.Options
 	}{
 		{"laws (federal XML + Saxon Markdown)", "§§", []string{"laws/federal", "laws/saxony"}, ingest.Options{}},
-		{"PDFs", "pages", []string{"pdf"}, ingest.Options{}},
+		{"PDFs", "pages", []string{"pdf"}, ingest.Options{Format: ingest.FormatPDF}},
 		{"tickets (all CSVs)", "tickets", []string{"tickets"}, ingest.Options{}},
 	}
 	var rep Report
@@ -65,6 +65,18 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 				continue
 			}
 			paths = append(paths, full)
+		}
+		if st.opts.Format != "" { // only the files of that format (the PDF folder also holds ground-truth XML)
+			files, err := ingest.Files(paths)
+			if err != nil {
+				return rep, err
+			}
+			paths = paths[:0]
+			for _, f := range files {
+				if fm, _ := ingest.Detect(f, nil); fm == st.opts.Format {
+					paths = append(paths, f)
+				}
+			}
 		}
 		if len(paths) == 0 {
 			continue
