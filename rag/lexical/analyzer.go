@@ -43,11 +43,11 @@ func (a *Analyzer) Terms(text string) []string {
 type tokKind uint8
 
 const (
-	tokWord tokKind = iota
-	tokNum          // starts with a digit: "19", "573b", "2346/12", "01.02.2024"
-	tokPara         // "§"
-	tokParas        // "§§"
-	tokPunct        // a separator that matters for patterns: ","
+	tokWord  tokKind = iota
+	tokNum           // starts with a digit: "19", "573b", "2346/12", "01.02.2024"
+	tokPara          // "§"
+	tokParas         // "§§"
+	tokPunct         // a separator that matters for patterns: ","
 )
 
 type token struct {
