@@ -57,7 +57,6 @@ func TestLoadSplitsLongTextsIntoPassages(t *testing.T) {
 	}
 }
 
-
 func TestLoadRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name, in, msg string
