@@ -10,6 +10,8 @@ package lexical
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,11 +19,16 @@ import (
 	"github.com/blevesearch/snowballstem/german"
 )
 
-// Analyzer turns text into index terms. It is stateless and safe for
-// concurrent use.
+// Analyzer turns text into index terms. It is safe for concurrent use.
 type Analyzer struct {
 	stop map[string]struct{}
+	// stems caches lower-case word → term: stemming is the most expensive
+	// step, and the words of a corpus repeat (Zipf). Bounded by stemCount.
+	stems     sync.Map
+	stemCount atomic.Int64
 }
+
+const maxStems = 1 << 18
 
 // German returns the analyzer for German administrative text.
 func German() *Analyzer {
@@ -186,7 +193,7 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 			if _, stop := a.stop[lower]; stop {
 				continue
 			}
-			emit(stem(normalize(lower)), i)
+			emit(a.term(lower), i)
 		}
 	}
 }
@@ -256,6 +263,20 @@ func pad2(s string) string {
 		return "0" + s
 	}
 	return s
+}
+
+// term returns the normalised stem of a lower-case word, from the cache
+// when possible.
+func (a *Analyzer) term(lower string) string {
+	if t, ok := a.stems.Load(lower); ok {
+		return t.(string)
+	}
+	t := stem(normalize(lower))
+	if a.stemCount.Load() < maxStems {
+		a.stemCount.Add(1)
+		a.stems.Store(strings.Clone(lower), t)
+	}
+	return t
 }
 
 // normalize folds umlauts and ß and their transcriptions (ae, oe, ue, ss),
