@@ -4,6 +4,13 @@
 // Absätze, Aktenzeichen, dates and law abbreviations) and a BM25 index over
 // precomputed postings that scores documents by their best passage.
 //
+// Ranking beyond plain BM25, each measured with eval/retrieval on the
+// development sets: pair terms for words near each other (proximity),
+// matching of German compounds against the index's own vocabulary (no
+// dictionary), saturated query-term frequencies and, for long lay
+// questions, idf raised to a power so that their distinctive words count
+// most.
+//
 // It knows nothing about chunks or corpora: callers map their own ids to the
 // uint32 document numbers it stores (rag/local does).
 package lexical

@@ -42,8 +42,15 @@ var params = tuning{
 	splitWeight: 0.6,
 }
 
-// Index is an in-memory BM25 index over precomputed postings. Search is
-// safe for concurrent use; Add and Remove take the index's write lock.
+// Index is an in-memory BM25 index over precomputed postings. Besides the
+// analyzer's terms it stores pair terms for words standing within a few
+// tokens of each other (proximity), and at search time it matches German
+// compounds against its own vocabulary (see compound.go).
+//
+// Search is safe for concurrent use with itself and with Add and Remove,
+// which take the index's write lock. Terms of removed documents stay in the
+// term table (without postings), so memory grows with the vocabulary ever
+// seen, not with churn of the same vocabulary.
 type Index struct {
 	a *Analyzer
 
@@ -51,7 +58,7 @@ type Index struct {
 	termIDs  map[string]uint32
 	postings [][]posting // by term id
 	slots    []slot      // by internal slot number; postings refer to slots
-	bySlot   map[uint32]uint32
+	slotOf   map[uint32]uint32 // doc → slot
 	free     []uint32
 	live     int
 	totalLen int64
@@ -84,6 +91,8 @@ type SearchOptions struct {
 	// K is the number of results; 0 means 10.
 	K int
 	// Accept, when set, drops documents for which it returns false.
+	// Accept and Group are called with the index's read lock held: they
+	// must not call Add or Remove.
 	Accept func(doc uint32) bool
 	// Group, when set, maps a document (a passage) to its group (the
 	// source document): only the best-scoring document of each group is
@@ -102,7 +111,7 @@ func NewIndex(a *Analyzer) *Index {
 	if a == nil {
 		a = German()
 	}
-	return &Index{a: a, termIDs: map[string]uint32{}, bySlot: map[uint32]uint32{}}
+	return &Index{a: a, termIDs: map[string]uint32{}, slotOf: map[uint32]uint32{}}
 }
 
 // Len returns the number of documents in the index.
@@ -152,7 +161,7 @@ func (ix *Index) Add(doc uint32, text string) {
 		terms = append(terms, id)
 	}
 	ix.slots[s] = slot{doc: doc, len: length, live: true, terms: terms}
-	ix.bySlot[doc] = s
+	ix.slotOf[doc] = s
 	ix.live++
 	ix.totalLen += int64(length)
 }
@@ -166,7 +175,7 @@ func (ix *Index) Remove(doc uint32) {
 }
 
 func (ix *Index) removeLocked(doc uint32) {
-	s, ok := ix.bySlot[doc]
+	s, ok := ix.slotOf[doc]
 	if !ok {
 		return
 	}
@@ -184,7 +193,7 @@ func (ix *Index) removeLocked(doc uint32) {
 	ix.live--
 	ix.totalLen -= int64(sl.len)
 	*sl = slot{}
-	delete(ix.bySlot, doc)
+	delete(ix.slotOf, doc)
 	ix.free = append(ix.free, s)
 }
 
