@@ -56,8 +56,8 @@ type Index struct {
 
 	mu       sync.RWMutex
 	termIDs  map[string]uint32
-	postings [][]posting // by term id
-	slots    []slot      // by internal slot number; postings refer to slots
+	postings [][]posting       // by term id
+	slots    []slot            // by internal slot number; postings refer to slots
 	slotOf   map[uint32]uint32 // doc → slot
 	free     []uint32
 	live     int
