@@ -161,8 +161,12 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 			j := i + 1
 			for j < len(toks) {
 				if toks[j].kind == tokNum {
-					emit("§"+strings.ToLower(toks[j].text), -1)
+					ref := "§" + strings.ToLower(toks[j].text)
+					emit(ref, -1)
 					if t.kind == tokPara {
+						if abs := absatzAfter(toks, j); abs != "" {
+							emit(ref+"abs"+abs, -1)
+						}
 						break
 					}
 					j++
@@ -182,7 +186,13 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 			// Structured references: Art. 3, Abs. 1, Satz 2, Nr. 4.
 			if i+1 < len(toks) && toks[i+1].kind == tokNum {
 				if p := refPrefix(lower, t.dot); p != "" {
-					emit(p+strings.ToLower(toks[i+1].text), -1)
+					ref := p + strings.ToLower(toks[i+1].text)
+					emit(ref, -1)
+					if p == "§" || p == "art" {
+						if abs := absatzAfter(toks, i+1); abs != "" {
+							emit(ref+"abs"+abs, -1)
+						}
+					}
 				}
 			}
 			// Abbreviations (WoGG, BGB, SächsVwVfZG) are kept whole with
@@ -234,6 +244,25 @@ func refPrefix(lower string, dot bool) string {
 		return "nr"
 	case "anlage":
 		return "anlage"
+	case "paragraph", "paragraf", "paragraphen", "paragrafen", "par":
+		// Lay writers spell the sign out: "Paragraph 573b BGB".
+		if lower == "par" && !dot {
+			return ""
+		}
+		return "§"
+	}
+	return ""
+}
+
+// absatzAfter returns the number of an "Abs. n" / "Absatz n" that follows
+// the number token toks[j], or "".
+func absatzAfter(toks []token, j int) string {
+	if j+2 >= len(toks) || toks[j+1].kind != tokWord || toks[j+2].kind != tokNum {
+		return ""
+	}
+	switch w := strings.ToLower(toks[j+1].text); {
+	case w == "absatz", w == "abs" && toks[j+1].dot:
+		return strings.ToLower(toks[j+2].text)
 	}
 	return ""
 }
