@@ -108,7 +108,7 @@ func (ix *Index) known(s string, trimEnd bool) (string, bool) {
 			return false
 		}
 		id, ok := ix.termIDs[c]
-		return ok && len(ix.postings[id]) > 0
+		return ok && ix.df[id] > 0
 	}
 	if try(s) {
 		return s, true
@@ -180,7 +180,7 @@ func (ix *Index) decompose(q string) []string {
 		}
 		head := q[i:]
 		id, ok := ix.termIDs[head]
-		if !ok || len(ix.postings[id]) == 0 {
+		if !ok || ix.df[id] == 0 {
 			continue
 		}
 		if mod, ok := ix.known(q[:i], true); ok {
@@ -196,7 +196,7 @@ func (ix *Index) decompose(q string) []string {
 func (ix *Index) variant(q string) string {
 	has := func(t string) bool {
 		id, ok := ix.termIDs[t]
-		return ok && len(ix.postings[id]) > 0
+		return ok && ix.df[id] > 0
 	}
 	for i := minPart; i+minPart <= len(q); i++ {
 		if !utf8.RuneStart(q[i]) || !has(q[i:]) {

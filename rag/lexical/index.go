@@ -2,7 +2,6 @@ package lexical
 
 import (
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -59,7 +58,9 @@ type Index struct {
 	postings [][]posting       // by term id
 	slots    []slot            // by internal slot number; postings refer to slots
 	slotOf   map[uint32]uint32 // doc → slot
-	free     []uint32
+	df       []uint32          // live documents per term id
+	free     []uint32          // slots without postings, for reuse
+	dead     int               // slots removed but still referenced by postings
 	live     int
 	totalLen int64
 
@@ -152,12 +153,14 @@ func (ix *Index) Add(doc uint32, text string) {
 			id = uint32(len(ix.postings))
 			ix.termIDs[term] = id
 			ix.postings = append(ix.postings, nil)
+			ix.df = append(ix.df, 0)
 			if isWordTerm(term) {
 				ix.words = append(ix.words, term)
 				ix.revWords = append(ix.revWords, reverse(term))
 			}
 		}
 		ix.postings[id] = append(ix.postings[id], posting{slot: s, tf: tf})
+		ix.df[id]++
 		terms = append(terms, id)
 	}
 	ix.slots[s] = slot{doc: doc, len: length, live: true, terms: terms}
@@ -174,6 +177,10 @@ func (ix *Index) Remove(doc uint32) {
 	ix.gen++
 }
 
+// removeLocked marks doc's slot dead and leaves its postings in place:
+// searching skips dead slots, and compact drops their postings once they
+// are a quarter of the index, so that replacing documents one by one costs
+// amortised O(terms) rather than a scan of every posting list it touches.
 func (ix *Index) removeLocked(doc uint32) {
 	s, ok := ix.slotOf[doc]
 	if !ok {
@@ -181,27 +188,46 @@ func (ix *Index) removeLocked(doc uint32) {
 	}
 	sl := &ix.slots[s]
 	for _, id := range sl.terms {
-		ps := ix.postings[id]
-		for i := range ps {
-			if ps[i].slot == s {
-				ps[i] = ps[len(ps)-1]
-				ix.postings[id] = ps[:len(ps)-1]
-				break
-			}
-		}
+		ix.df[id]--
 	}
 	ix.live--
 	ix.totalLen -= int64(sl.len)
 	*sl = slot{}
 	delete(ix.slotOf, doc)
-	ix.free = append(ix.free, s)
+	ix.dead++
+	if ix.dead >= minCompact && ix.dead*4 >= len(ix.slots) {
+		ix.compact()
+	}
+}
+
+// minCompact is the number of dead slots below which compaction waits.
+const minCompact = 256
+
+// compact removes the postings of dead slots and frees the slots for reuse.
+func (ix *Index) compact() {
+	for id, ps := range ix.postings {
+		kept := ps[:0]
+		for _, p := range ps {
+			if ix.slots[p.slot].live {
+				kept = append(kept, p)
+			}
+		}
+		clear(ps[len(kept):])
+		ix.postings[id] = kept
+	}
+	for s := range ix.slots {
+		if !ix.slots[s].live {
+			ix.free = append(ix.free, uint32(s))
+		}
+	}
+	ix.dead = 0
 }
 
 type searchScratch struct {
 	scores  []float64
 	touched []uint32
 	cands   []Scored
-	best    map[uint32]int // group → position in cands
+	best    map[uint32]int // groups already returned
 }
 
 type queryTerm struct {
@@ -246,10 +272,10 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	qts := make([]queryTerm, 0, len(qcounts))
 	for term, qtf := range qcounts {
 		id, ok := ix.termIDs[term]
-		if !ok || len(ix.postings[id]) == 0 {
+		if !ok || ix.df[id] == 0 {
 			continue
 		}
-		df := float64(len(ix.postings[id]))
+		df := float64(ix.df[id])
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
 		w := float64(qtf)
 		w = w * (params.qtfSat + 1) / (params.qtfSat + w)
@@ -276,8 +302,12 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	scores, touched := sc.scores, sc.touched[:0]
 	for _, qt := range qts {
 		for _, p := range ix.postings[qt.id] {
+			sl := &ix.slots[p.slot]
+			if !sl.live {
+				continue
+			}
 			tf := float64(p.tf)
-			norm := params.k1 * (1 - params.b + params.b*float64(ix.slots[p.slot].len)/avg)
+			norm := params.k1 * (1 - params.b + params.b*float64(sl.len)/avg)
 			if scores[p.slot] == 0 {
 				touched = append(touched, p.slot)
 			}
@@ -296,82 +326,62 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 
 // collect picks the top k of the touched slots, honouring Accept and Group.
 func (ix *Index) collect(sc *searchScratch, scores []float64, touched []uint32, k int, opts SearchOptions) []Scored {
-	out := sc.cands[:0]
+	// A max-heap over all touched slots, built in O(n), popped until k
+	// results are found: Accept and Group run only for the few popped, and
+	// no map over all passages is needed.
+	h := sc.cands[:0]
+	for _, s := range touched {
+		h = append(h, Scored{Doc: ix.slots[s].doc, Score: scores[s]})
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		siftDown(h, i)
+	}
 	if opts.Group != nil {
 		if sc.best == nil {
 			sc.best = map[uint32]int{}
 		}
 		clear(sc.best)
 	}
-	for _, s := range touched {
-		doc := ix.slots[s].doc
+	out := make([]Scored, 0, min(k, len(h)))
+	for len(h) > 0 && len(out) < k {
+		top := h[0]
+		h[0] = h[len(h)-1]
+		h = h[:len(h)-1]
+		siftDown(h, 0)
+		doc := top.Doc
 		if opts.Accept != nil && !opts.Accept(doc) {
 			continue
 		}
-		c := Scored{Doc: doc, Score: scores[s]}
 		if opts.Group != nil {
 			g := opts.Group(doc)
-			if i, ok := sc.best[g]; ok {
-				if better(c, out[i]) {
-					out[i] = c
-				}
+			if _, dup := sc.best[g]; dup {
 				continue
 			}
-			sc.best[g] = len(out)
+			sc.best[g] = 0
 		}
-		out = append(out, c)
+		out = append(out, Scored{Doc: doc, Score: top.Score})
 	}
-	sc.cands = out
-	return topK(out, k)
+	sc.cands = h[:0]
+	return out
 }
 
-// topK returns the k best of cands, best first, in a new slice. It keeps a
-// min-heap of the k best so far instead of sorting all candidates: long
-// queries touch nearly every passage.
-func topK(cands []Scored, k int) []Scored {
-	h := make([]Scored, 0, min(k, len(cands)))
-	down := func(i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(h) {
-				return
-			}
-			m := l
-			if r := l + 1; r < len(h) && better(h[l], h[r]) {
-				m = r
-			}
-			if !better(h[i], h[m]) {
-				return
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
+// siftDown restores the max-heap property (by better) below i.
+func siftDown(h []Scored, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
 		}
+		m := l
+		if r := l + 1; r < len(h) && better(h[r], h[l]) {
+			m = r
+		}
+		if !better(h[m], h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
 	}
-	for _, c := range cands {
-		if len(h) < k {
-			h = append(h, c)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if !better(h[p], h[i]) {
-					break
-				}
-				h[i], h[p] = h[p], h[i]
-				i = p
-			}
-			continue
-		}
-		if better(c, h[0]) {
-			h[0] = c
-			down(0)
-		}
-	}
-	slices.SortFunc(h, func(x, y Scored) int {
-		if better(x, y) {
-			return -1
-		}
-		return 1
-	})
-	return h
 }
 
 func better(x, y Scored) bool {
@@ -440,10 +450,10 @@ func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[str
 			// computed over q and its compounds together.
 			df := 0.0
 			if id, ok := ix.termIDs[q]; ok {
-				df = float64(len(ix.postings[id]))
+				df = float64(ix.df[id])
 			}
 			for _, id := range ci.exp {
-				df += float64(len(ix.postings[id]))
+				df += float64(ix.df[id])
 			}
 			w := params.expandWeight * idfOf(min(df, n))
 			for i, id := range ci.exp {
@@ -458,7 +468,7 @@ func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[str
 		if t := ci.variant; t != "" && qcounts[t] == 0 && !seen[t] {
 			seen[t] = true
 			id := ix.termIDs[t]
-			qts = append(qts, queryTerm{id: id, weight: idfOf(float64(len(ix.postings[id])))})
+			qts = append(qts, queryTerm{id: id, weight: idfOf(float64(ix.df[id]))})
 		}
 		for _, t := range ci.parts {
 			if qcounts[t] > 0 || seen[t] {
@@ -466,7 +476,7 @@ func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[str
 			}
 			seen[t] = true
 			id := ix.termIDs[t]
-			qts = append(qts, queryTerm{id: id, weight: params.splitWeight * idfOf(float64(len(ix.postings[id])))})
+			qts = append(qts, queryTerm{id: id, weight: params.splitWeight * idfOf(float64(ix.df[id]))})
 		}
 	}
 	return qts

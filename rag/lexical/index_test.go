@@ -2,6 +2,7 @@ package lexical_test
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 
@@ -142,6 +143,48 @@ func TestIndexMatchesCompoundParts(t *testing.T) {
 			}
 			if found[6] {
 				t.Errorf("Search(%q) = %v found the unrelated doc 6", tc.query, got)
+			}
+		})
+	}
+}
+
+func TestIndexAfterRemovalsScoresLikeAFreshIndex(t *testing.T) {
+	text := func(d uint32) string {
+		return fmt.Sprintf("Bescheid %d über Wohngeld nach § %d WoGG, Antrag vom %d. Mai 2024", d, d%40, d%28+1)
+	}
+	churned := lexical.NewIndex(lexical.German())
+	for d := range uint32(1000) {
+		churned.Add(d, text(d))
+	}
+	// Remove enough to compact, then reuse the freed slots.
+	for d := range uint32(700) {
+		if d%3 != 0 {
+			churned.Remove(d)
+		}
+	}
+	for d := uint32(2000); d < 2300; d++ {
+		churned.Add(d, text(d))
+	}
+	fresh := lexical.NewIndex(lexical.German())
+	for d := range uint32(2300) {
+		if (d < 700 && d%3 == 0) || (d >= 700 && d < 1000) || d >= 2000 {
+			fresh.Add(d, text(d))
+		}
+	}
+	if churned.Len() != fresh.Len() {
+		t.Fatalf("Len = %d, want %d", churned.Len(), fresh.Len())
+	}
+	for _, q := range []string{"Wohngeld § 17", "Antrag Mai", "Bescheid 2100", "Bescheid 5"} {
+		t.Run("query "+q+" ranks as in a fresh index", func(t *testing.T) {
+			got := churned.Search(q, lexical.SearchOptions{K: 20})
+			want := fresh.Search(q, lexical.SearchOptions{K: 20})
+			if len(got) != len(want) {
+				t.Fatalf("got %d results, want %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i].Doc != want[i].Doc || math.Abs(got[i].Score-want[i].Score) > 1e-9 {
+					t.Fatalf("result %d = %+v, want %+v", i, got[i], want[i])
+				}
 			}
 		})
 	}
