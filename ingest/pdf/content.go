@@ -148,7 +148,7 @@ type abort struct{ err error }
 const (
 	maxFormDepth  = 8
 	maxFormsPage  = 2000
-	maxGlyphsPage = 2_000_000
+	maxGlyphsPage = 500_000
 )
 
 // interpreter extracts glyphs from content streams. Fonts are cached per
@@ -161,8 +161,8 @@ type interpreter struct {
 	// current page: computing the identity key is not free either.
 	byName map[fontRef]*font
 	ops    int
-	forms  int          // form XObjects run on the current page
-	args   []lpdf.Value // operand buffer reused across operators
+	forms  int       // form XObjects run on the current page
+	args   []operand // operand buffer reused across operators
 	glyphs []glyph
 }
 
@@ -252,22 +252,30 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 		}
 		tm = matrix{1, 0, 0, 1, adv, 0}.mul(tm)
 	}
-	num := func(args []lpdf.Value, i int) float64 { return args[i].Float64() }
-	lpdf.Interpret(strm, func(stk *lpdf.Stack, op string) {
+	num := func(args []operand, i int) float64 { return args[i].num }
+	lx := lexer{data: streamBytes(strm)}
+	stk := in.args[:0]
+	for {
+		o, op, ok := lx.next()
+		if !ok {
+			break
+		}
+		if op == "" || op == "true" || op == "false" || op == "null" {
+			if len(stk) >= 1024 { // operands without an operator: garbage
+				stk = stk[:0]
+			}
+			stk = append(stk, o)
+			continue
+		}
 		in.ops++
 		if in.ops&1023 == 0 {
 			if err := in.ctx.Err(); err != nil {
 				panic(abort{err})
 			}
 		}
-		n := stk.Len()
-		if cap(in.args) < n {
-			in.args = make([]lpdf.Value, n)
-		}
-		args := in.args[:n]
-		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
-		}
+		args := stk
+		n := len(args)
+		stk = stk[:0]
 		switch op {
 		case "q":
 			if len(stack) < 256 {
@@ -310,7 +318,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 			}
 		case "Tf":
 			if n == 2 {
-				g.font = in.fontFor(res, resKey, args[0].Name())
+				g.font = in.fontFor(res, resKey, args[0].str)
 				g.tfs = num(args, 1)
 			}
 		case "TD", "Td":
@@ -333,7 +341,7 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 			tm = tlm
 		case "Tj":
 			if n == 1 {
-				show(args[0].RawString())
+				show(args[0].str)
 			}
 		case "'", "\"":
 			if op == "\"" && n == 3 {
@@ -344,29 +352,33 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 			tm = tlm
 			if n == 1 {
-				show(args[0].RawString())
+				show(args[0].str)
 			}
 		case "TJ":
 			if n != 1 {
-				return
+				continue
 			}
-			a := args[0]
-			for i := 0; i < a.Len(); i++ {
-				x := a.Index(i)
-				if x.Kind() == lpdf.String {
-					show(x.RawString())
-					continue
+			for _, x := range args[0].arr {
+				switch x.kind {
+				case 's':
+					show(x.str)
+				case 'n':
+					tx := -x.num / 1000 * g.tfs * g.th
+					tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
 				}
-				tx := -x.Float64() / 1000 * g.tfs * g.th
-				tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
 			}
+		case "BI":
+			lx.skipInlineImage()
 		case "Do":
 			if n != 1 || depth >= maxFormDepth || in.forms >= maxFormsPage {
-				return
+				continue
 			}
-			xo := res.Key("XObject").Key(args[0].Name())
+			xo := res.Key("XObject").Key(args[0].str)
+			if xo.Kind() != lpdf.Stream {
+				continue
+			}
 			if xo.Key("Subtype").Name() != "Form" {
-				return
+				continue
 			}
 			m := identity
 			if mv := xo.Key("Matrix"); mv.Len() == 6 {
@@ -379,7 +391,8 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 				fres = res
 			}
 			in.forms++
-			in.run(xo, fres, m.mul(g.ctm), depth+1, resKey+"/"+args[0].Name())
+			in.run(xo, fres, m.mul(g.ctm), depth+1, resKey+"/"+args[0].str)
 		}
-	})
+	}
+	in.args = stk
 }

@@ -148,6 +148,9 @@ func openReader(data []byte) (*lpdf.Reader, error) {
 	if !bytes.Contains(data[max(0, len(data)-1024):], []byte("%%EOF")) {
 		return nil, assist.Errorf(assist.Invalid, op, "truncated or damaged PDF: no %%%%EOF marker at the end")
 	}
+	if err := guardXref(data); err != nil {
+		return nil, err
+	}
 	r, err := lpdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if errors.Is(err, lpdf.ErrInvalidPassword) || strings.Contains(strings.ToLower(err.Error()), "encrypt") {
