@@ -1,6 +1,7 @@
 package pdf_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -101,6 +102,16 @@ func TestExtractRebuildsLayout(t *testing.T) {
 			want: []string{"Erste Seite.", "Zweite Seite.", "Dritte Seite."},
 		},
 		{
+			name:  "inline image data is skipped",
+			pages: []string{"BI /W 2 /H 2 /BPC 8 /CS /G ID \x00EIx(\xff EI " + textAt(72, 700, "Hallo")},
+			want:  []string{"Hallo"},
+		},
+		{
+			name:  "text before a string left open at the end is kept",
+			pages: []string{textAt(72, 700, "Hallo") + "BT (offen"},
+			want:  []string{"Hallo"},
+		},
+		{
 			name:  "text drawn twice for a bold effect appears once",
 			pages: []string{textAt(72, 700, "Fett") + textAt(72.3, 700, "Fett")},
 			want:  []string{"Fett"},
@@ -137,6 +148,9 @@ func TestExtractRejectsBadInput(t *testing.T) {
 		{"a header alone is truncated", []byte("%PDF-1.7\n"), "truncated or damaged PDF"},
 		{"a PDF cut in half is truncated", valid[:len(valid)/2], "truncated or damaged PDF"},
 		{"a PDF with a garbage xref is damaged", append(append([]byte{}, valid[:len(valid)-40]...), []byte("startxref\n99999\n%%EOF\n")...), "truncated or damaged PDF"},
+		{"an xref subsection with a huge object number is refused", bytes.Replace(valid, []byte("xref\n0 "), []byte("xref\n474411660 "), 1), "out of range"},
+		{"a trailer size beyond any object count is refused", bytes.Replace(valid, []byte("/Size "), []byte("/Size 99999999999"), 1), "out of range"},
+		{"xref sections that point back to themselves are refused", prevLoop(t, valid), "loop"},
 		{"an encrypted PDF is refused", fixture{pages: []string{textAt(72, 700, "geheim")}, encrypt: true}.build(t), "encrypted PDF is not supported"},
 	}
 	for _, tt := range tests {
@@ -178,6 +192,9 @@ func TestExtractSurvivesHostileStructure(t *testing.T) {
 			"<< /Type /XObject /Subtype /Form /Resources << /Font << /F1 5 0 R >> /XObject << /X 6 0 R >> >> /Length 40 >>\nstream\n" +
 				"BT /F1 10 Tf (x) Tj ET /X Do /X Do /X Do\nendstream",
 		}, 1)},
+		{"a content stream ending inside a string", fixture{pages: []string{textAt(72, 700, "Hallo") + "(offen", textAt(72, 700, "Welt") + "<4142"}}.build(t)},
+		{"arrays nested ten thousand deep", fixture{pages: []string{strings.Repeat("[", 10000) + textAt(72, 700, "Hallo")}}.build(t)},
+		{"an inline image whose data contains EI", fixture{pages: []string{"BI /W 2 /H 2 /BPC 8 /CS /G ID \x00EIx\xff EI " + textAt(72, 700, "Hallo")}}.build(t)},
 		{"a graphics state restored more often than saved", rawPDF([]string{
 			"<< /Type /Catalog /Pages 2 0 R >>",
 			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -200,6 +217,15 @@ func TestExtractSurvivesHostileStructure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// prevLoop makes the trailer of data name its own xref section as the
+// previous one.
+func prevLoop(t *testing.T, data []byte) []byte {
+	t.Helper()
+	i := bytes.LastIndex(data, []byte("startxref\n"))
+	off := strings.TrimSpace(strings.SplitN(string(data[i+len("startxref\n"):]), "\n", 2)[0])
+	return bytes.Replace(data, []byte("trailer\n<< "), []byte("trailer\n<< /Prev "+off+" "), 1)
 }
 
 func TestExtractHonoursContext(t *testing.T) {
