@@ -32,6 +32,18 @@ type Config struct {
 	OllamaTimeout time.Duration
 	EmbedBatch    int
 
+	ChatBackend     string // "ollama" or "openai"
+	ChatModel       string
+	ChatTimeout     time.Duration
+	ChatKeepAlive   time.Duration
+	OpenAIURL       string
+	OpenAIKey       Secret
+	MemoTemperature float64
+	MemoSeed        int
+	MemoNumCtx      int
+	MemoNumPredict  int
+	PromptsDir      string
+
 	MaxUploadBytes int64
 	MaxBodyBytes   int64
 	IngestWorkers  int
@@ -55,15 +67,20 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	return Config{
-		DataDir:        "./data",
-		Listen:         "127.0.0.1:8080",
-		LogLevel:       "info",
-		LogFormat:      "text",
-		OllamaURL:      "http://127.0.0.1:11434",
-		OllamaTimeout:  2 * time.Minute,
-		EmbedBatch:     32,
-		MaxUploadBytes: 32 << 20,
-		MaxBodyBytes:   1 << 20,
+		DataDir:         "./data",
+		Listen:          "127.0.0.1:8080",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		OllamaURL:       "http://127.0.0.1:11434",
+		OllamaTimeout:   2 * time.Minute,
+		EmbedBatch:      32,
+		ChatBackend:     "ollama",
+		ChatTimeout:     10 * time.Minute,
+		MemoTemperature: 0.2,
+		MemoSeed:        -1,
+		MemoNumPredict:  1536,
+		MaxUploadBytes:  32 << 20,
+		MaxBodyBytes:    1 << 20,
 	}
 }
 
@@ -85,6 +102,20 @@ func bind(fs *flag.FlagSet, c *Config, scope Scope) {
 	fs.StringVar(&c.EmbedModel, "embed-model", c.EmbedModel, "Ollama embedding model for dense retrieval (empty: lexical retrieval only)")
 	fs.DurationVar(&c.OllamaTimeout, "ollama-timeout", c.OllamaTimeout, "timeout of one Ollama request")
 	fs.IntVar(&c.EmbedBatch, "embed-batch", c.EmbedBatch, "texts per embedding request")
+	fs.StringVar(&c.ChatBackend, "chat-backend", c.ChatBackend, "chat model server: ollama, or openai for OpenAI-compatible servers (vLLM, llama.cpp)")
+	fs.StringVar(&c.ChatModel, "chat-model", c.ChatModel, "chat model for memo drafting (empty: extractive memos only)")
+	fs.DurationVar(&c.ChatTimeout, "chat-timeout", c.ChatTimeout, "timeout of one chat generation")
+	fs.DurationVar(&c.ChatKeepAlive, "chat-keep-alive", c.ChatKeepAlive, "how long Ollama keeps the chat model loaded (0: server default)")
+	fs.StringVar(&c.OpenAIURL, "openai-url", c.OpenAIURL, "base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (with --chat-backend openai)")
+	fs.Func("openai-api-key", "API key of the OpenAI-compatible server (prefer the environment variable)", func(s string) error {
+		c.OpenAIKey = Secret(s)
+		return nil
+	})
+	fs.Float64Var(&c.MemoTemperature, "memo-temperature", c.MemoTemperature, "sampling temperature for memo drafts")
+	fs.IntVar(&c.MemoSeed, "memo-seed", c.MemoSeed, "sampling seed for memo drafts (-1: random)")
+	fs.IntVar(&c.MemoNumCtx, "memo-num-ctx", c.MemoNumCtx, "context window in tokens for memo drafts (0: the model's context length)")
+	fs.IntVar(&c.MemoNumPredict, "memo-num-predict", c.MemoNumPredict, "maximum tokens of a memo draft")
+	fs.StringVar(&c.PromptsDir, "prompts-dir", c.PromptsDir, "directory with per-authority prompt overrides (<dir>/<authority-slug>/<template>.tmpl)")
 	fs.IntVar(&c.IngestWorkers, "ingest-workers", c.IngestWorkers, "files loaded in parallel during ingest (0: number of CPUs)")
 	if scope&Server != 0 {
 		fs.StringVar(&c.Listen, "listen", c.Listen, "address the HTTP service listens on")
@@ -109,8 +140,12 @@ func Load(name string, scope Scope, args []string, getenv func(string) string) (
 	}
 	given := map[string]string{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
-	if _, ok := given["api-token"]; ok { // a Func flag does not print its value
+	// Func flags do not print their values.
+	if _, ok := given["api-token"]; ok {
 		given["api-token"] = string(c.APIToken)
+	}
+	if _, ok := given["openai-api-key"]; ok {
+		given["openai-api-key"] = string(c.OpenAIKey)
 	}
 
 	// Second pass: defaults < file < environment < flags.
@@ -212,6 +247,24 @@ func (c Config) Validate(scope Scope) error {
 	if c.EmbedBatch < 1 || c.EmbedBatch > 1024 {
 		errs = append(errs, errors.New("embed-batch must be between 1 and 1024"))
 	}
+	switch c.ChatBackend {
+	case "ollama":
+	case "openai":
+		if u, err := url.Parse(c.OpenAIURL); c.ChatModel != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			errs = append(errs, fmt.Errorf("openai-url %q: want an http(s) URL such as http://127.0.0.1:8000/v1", c.OpenAIURL))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("chat-backend %q: want ollama or openai", c.ChatBackend))
+	}
+	if c.ChatTimeout <= 0 {
+		errs = append(errs, errors.New("chat-timeout must be positive"))
+	}
+	if c.MemoTemperature < 0 || c.MemoTemperature > 2 {
+		errs = append(errs, errors.New("memo-temperature must be between 0 and 2"))
+	}
+	if c.MemoNumCtx < 0 || c.MemoNumPredict < 1 {
+		errs = append(errs, errors.New("memo-num-ctx must not be negative and memo-num-predict must be positive"))
+	}
 	if c.IngestWorkers < 0 {
 		errs = append(errs, errors.New("ingest-workers must not be negative"))
 	}
@@ -246,6 +299,14 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Any("api_token", c.APIToken),
+		slog.String("chat_backend", c.ChatBackend),
+		slog.String("chat_model", c.ChatModel),
+		slog.String("openai_url", c.OpenAIURL),
+		slog.Any("openai_api_key", c.OpenAIKey),
+		slog.Float64("memo_temperature", c.MemoTemperature),
+		slog.Int("memo_num_ctx", c.MemoNumCtx),
+		slog.Int("memo_num_predict", c.MemoNumPredict),
+		slog.String("prompts_dir", c.PromptsDir),
 		slog.Bool("demo", c.Demo),
 		slog.String("config_file", c.ConfigFile),
 	)

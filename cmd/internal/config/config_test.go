@@ -63,16 +63,16 @@ func TestUnknownFileKeyIsAnError(t *testing.T) {
 }
 
 func TestAPITokenIsRedactedInLogs(t *testing.T) {
-	c, _, err := config.Load("assistd", config.Common|config.Server, []string{"--api-token", "s3cret"}, env(nil))
+	c, _, err := config.Load("assistd", config.Common|config.Server, []string{"--api-token", "s3cret", "--openai-api-key", "sk-geheim"}, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.APIToken != "s3cret" {
+	if c.APIToken != "s3cret" || c.OpenAIKey != "sk-geheim" {
 		t.Fatalf("token not applied: %q", c.APIToken)
 	}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
-	if strings.Contains(buf.String(), "s3cret") || !strings.Contains(buf.String(), "redacted") {
+	if strings.Contains(buf.String(), "s3cret") || strings.Contains(buf.String(), "sk-geheim") || !strings.Contains(buf.String(), "redacted") {
 		t.Fatalf("log line leaks or lacks redaction: %s", buf.String())
 	}
 }
