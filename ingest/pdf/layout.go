@@ -214,6 +214,12 @@ func clusterLines(gs []glyph) [][]glyph {
 // their glyphs; runs drawn twice (fake bold, shadows) are dropped, and
 // interleaved runs fall back to sorting glyphs.
 func joinRuns(rs []run) []glyph {
+	if len(rs) == 1 {
+		// Most lines are one run: no copy. The slice aliases the page's
+		// glyph buffer, which is only reused after the page's segments are
+		// finished.
+		return rs[0].glyphs
+	}
 	slices.SortFunc(rs, func(a, b run) int {
 		if c := cmp.Compare(a.x0, b.x0); c != 0 {
 			return c
