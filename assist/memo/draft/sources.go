@@ -1,0 +1,259 @@
+package draft
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"amtsassist/assist"
+	"amtsassist/assist/memo"
+	"amtsassist/prompts"
+	"amtsassist/rag"
+)
+
+// maxQueryBytes bounds the facts used as a search query: long notes make
+// slow queries and add little beyond their first paragraphs.
+const maxQueryBytes = 2000
+
+// rrfK is the usual constant of reciprocal rank fusion.
+const rrfK = 60
+
+// retrieve searches the regulations (federal law and the authority's own)
+// and, when attachments are given, exactly those case documents of the
+// authority. Two queries run per corpus, the Betreff with the clerk's
+// question and the facts, because the question names the legal point and
+// the facts the circumstances; their rankings are fused by reciprocal rank.
+func (s *Service) retrieve(ctx context.Context, req memo.Request) ([]memo.Source, error) {
+	queries := []string{
+		strings.TrimSpace(req.Betreff + "\n" + req.Instructions),
+		clip(strings.TrimSpace(req.Facts), maxQueryBytes),
+	}
+	k := min(2*s.cfg.MaxSources, rag.MaxK)
+	filters := []rag.Filter{{Corpus: []assist.Corpus{assist.CorpusRegulations}, Authority: []string{"", req.Authority}}}
+	if len(req.Attachments) > 0 {
+		filters = append(filters, rag.Filter{Corpus: []assist.Corpus{assist.CorpusCases}, DocID: req.Attachments, Authority: []string{req.Authority}})
+	}
+	type fused struct {
+		src   memo.Source
+		score float64
+		first int
+	}
+	byID := map[string]*fused{}
+	order := 0
+	for _, f := range filters {
+		for _, q := range queries {
+			if q == "" {
+				continue
+			}
+			hits, err := s.ret.Search(ctx, rag.Query{Text: q, K: k, Filter: f})
+			if err != nil {
+				return nil, err
+			}
+			for rank, h := range hits {
+				if !f.Match(&h.Chunk) {
+					// Defence in depth: a backend that ignored the filter
+					// must not leak another authority's documents.
+					s.log.ErrorContext(ctx, "index returned a chunk outside the filter", "chunk", h.Chunk.ID)
+					continue
+				}
+				e := byID[h.Chunk.ID]
+				if e == nil {
+					e = &fused{src: sourceOf(h), first: order}
+					order++
+					byID[h.Chunk.ID] = e
+				}
+				e.score += 1 / float64(rrfK+rank+1)
+			}
+		}
+	}
+	all := make([]*fused, 0, len(byID))
+	for _, e := range byID {
+		all = append(all, e)
+	}
+	sort.Slice(all, func(a, b int) bool {
+		if all[a].score != all[b].score {
+			return all[a].score > all[b].score
+		}
+		return all[a].first < all[b].first
+	})
+	out := make([]memo.Source, 0, len(all))
+	for _, e := range all {
+		e.src.Score = e.score
+		out = append(out, e.src)
+	}
+	return out, nil
+}
+
+func sourceOf(h rag.Hit) memo.Source {
+	c := h.Chunk
+	cite := c.Citation.String()
+	if cite == "" {
+		cite = c.DocID
+	}
+	return memo.Source{ChunkID: c.ID, DocID: c.DocID, Corpus: c.Corpus, Citation: cite, Cite: c.Citation, Text: c.Text}
+}
+
+// number gives sources their markers [1..n] in order.
+func number(srcs []memo.Source) []memo.Source {
+	out := make([]memo.Source, len(srcs))
+	for i, s := range srcs {
+		s.N = i + 1
+		out[i] = s
+	}
+	return out
+}
+
+// chatTemplateTokens reserves the tokens a chat template adds around each
+// message (role markers, separators).
+const chatTemplateTokens = 8
+
+// trimmedMark ends a source that was shortened to fit the context.
+const trimmedMark = " [gekürzt]"
+
+// pack chooses the sources that fit the context budget, in rank order,
+// and renders the prompt. The budget is num_ctx minus num_predict; the
+// prompt is counted as rendered, so the choice is exact for the counter in
+// use. Lower-ranked sources that do not fit are dropped (a warning says how
+// many); only when not even the best source fits whole is it shortened, at
+// a sentence end and marked "[gekürzt]".
+func (j *Job) pack(ctx context.Context, cands []memo.Source) error {
+	const op = "pack memo context"
+	s := j.s
+	opts := s.cfg.Options
+	if opts.NumCtx == 0 {
+		opts.NumCtx = s.cfg.Chat.Model().ContextLength
+	}
+	if opts.NumCtx == 0 {
+		opts.NumCtx = DefaultNumCtx
+	}
+	if opts.NumPredict == 0 {
+		opts.NumPredict = min(DefaultNumPredict, opts.NumCtx/2)
+	}
+	if opts.NumPredict >= opts.NumCtx {
+		return assist.Errorf(assist.Invalid, op, "num_predict (%d) must be smaller than num_ctx (%d)", opts.NumPredict, opts.NumCtx)
+	}
+	j.opts = opts
+	budget := opts.NumCtx - opts.NumPredict
+
+	data := prompts.MemoData{
+		Behoerde: j.req.Authority, Aktenzeichen: j.req.Aktenzeichen, Datum: j.req.Date,
+		Betreff: j.req.Betreff, Verfasser: j.req.Author, Facts: j.req.Facts, Instructions: j.req.Instructions,
+	}
+	render := func(srcs []memo.Source) (prompts.Prompt, int, error) {
+		data.Sources = data.Sources[:0]
+		for i, src := range srcs {
+			kind := prompts.KindAkte
+			if src.Corpus == assist.CorpusRegulations {
+				kind = prompts.KindNorm
+			}
+			data.Sources = append(data.Sources, prompts.SourceData{N: i + 1, Citation: src.Citation, Heading: src.Cite.Heading, Text: src.Text, Kind: kind})
+		}
+		p, err := s.cfg.Prompts.Memo(string(j.req.Type), j.req.Authority, data)
+		if err != nil {
+			return p, 0, err
+		}
+		return p, j.count(ctx, p.System) + j.count(ctx, p.User) + 2*chatTemplateTokens, nil
+	}
+
+	p, tokens, err := render(nil)
+	if err != nil {
+		return err
+	}
+	if tokens > budget {
+		return assist.Errorf(assist.TooLarge, op, "Sachverhalt und Auftrag passen nicht in das Kontextfenster des Modells: der Prompt braucht %d Tokens, verfügbar sind %d (num_ctx %d − num_predict %d); bitte kürzen", tokens, budget, opts.NumCtx, opts.NumPredict)
+	}
+	var taken []memo.Source
+	dropped := 0
+	for _, c := range cands {
+		if len(taken) == s.cfg.MaxSources {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return assist.E(assist.KindOf(err), op, err)
+		}
+		try := append(taken[:len(taken):len(taken)], c)
+		tp, tt, err := render(try)
+		if err != nil {
+			return err
+		}
+		if tt <= budget {
+			taken, p, tokens = try, tp, tt
+			continue
+		}
+		if len(taken) == 0 {
+			if tc, tp, tt, ok := j.trimToFit(c, budget, render); ok {
+				taken, p, tokens = []memo.Source{tc}, tp, tt
+				j.warnings = append(j.warnings, fmt.Sprintf("Die Quelle %s war zu lang für das Kontextfenster und wurde gekürzt.", c.Citation))
+				continue
+			}
+		}
+		dropped++
+	}
+	if dropped > 0 {
+		j.warnings = append(j.warnings, fmt.Sprintf("%d weitere gefundene Quellen passten nicht in das Kontextfenster des Modells und wurden nicht berücksichtigt.", dropped))
+	}
+	j.sources = number(taken)
+	j.prompt, j.promptTokens = p, tokens
+	return nil
+}
+
+// trimToFit shortens src at the latest sentence end that lets the prompt
+// fit, and marks the cut.
+func (j *Job) trimToFit(src memo.Source, budget int, render func([]memo.Source) (prompts.Prompt, int, error)) (memo.Source, prompts.Prompt, int, bool) {
+	cuts := sentenceEnds(src.Text)
+	lo, hi := 0, len(cuts)-1 // binary search for the last cut that fits
+	var best memo.Source
+	var bestP prompts.Prompt
+	bestT, found := 0, false
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		c := src
+		c.Text = strings.TrimSpace(src.Text[:cuts[mid]]) + trimmedMark
+		p, t, err := render([]memo.Source{c})
+		if err == nil && t <= budget {
+			best, bestP, bestT, found = c, p, t, true
+			lo = mid + 1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best, bestP, bestT, found
+}
+
+// sentenceEnds returns the byte offsets just after each sentence end or
+// line break of text, in increasing order, excluding the full length.
+func sentenceEnds(text string) []int {
+	var out []int
+	for i := 0; i < len(text)-1; i++ {
+		switch text[i] {
+		case '.', '!', '?', ';':
+			if n := text[i+1]; n == ' ' || n == '\n' {
+				out = append(out, i+1)
+			}
+		case '\n':
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// count counts tokens with the model's counter when it has one, else with
+// a conservative estimate.
+func (j *Job) count(ctx context.Context, text string) int {
+	if tc, ok := j.s.cfg.Chat.(assist.TokenCounter); ok {
+		n, err := tc.CountTokens(ctx, text)
+		if err == nil {
+			return n
+		}
+		j.s.log.WarnContext(ctx, "token count failed, estimating", "err", err)
+	}
+	return EstimateTokens(text)
+}
+
+// EstimateTokens is the budget's token estimate without a model counter:
+// one token per three bytes, rounded up. German text in the BPE vocabularies
+// of current instruct models averages about four bytes per token, so this
+// over-counts; the chat backend's check of prompt_eval_count catches the
+// rest.
+func EstimateTokens(text string) int { return (len(text) + 2) / 3 }
