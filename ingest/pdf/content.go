@@ -162,6 +162,11 @@ type interpreter struct {
 	byName map[fontRef]*font
 	ops    int
 	forms  int       // form XObjects run on the current page
+	// paints reports that the current page draws something besides
+	// text (an image, a filled or stroked path): a page without text that
+	// paints is a scan or outlined text and needs OCR; one that paints
+	// nothing is blank.
+	paints bool
 	args   []operand // operand buffer reused across operators
 	glyphs []glyph
 }
@@ -368,13 +373,20 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 				}
 			}
 		case "BI":
+			in.paints = true
 			lx.skipInlineImage()
+		case "f", "F", "f*", "S", "s", "B", "B*", "b", "b*", "sh":
+			in.paints = true
 		case "Do":
 			if n != 1 || depth >= maxFormDepth || in.forms >= maxFormsPage {
 				continue
 			}
 			xo := res.Key("XObject").Key(args[0].str)
 			if xo.Kind() != lpdf.Stream {
+				continue
+			}
+			if xo.Key("Subtype").Name() == "Image" {
+				in.paints = true
 				continue
 			}
 			if xo.Key("Subtype").Name() != "Form" {

@@ -52,6 +52,7 @@ type line struct {
 
 // pageLayout holds the segments of one page before header detection.
 type pageLayout struct {
+	paints bool // draws images or paths (see interpreter.paints)
 	segs   []*segment
 	width  float64
 	height float64

@@ -63,10 +63,18 @@ func ExtractWith(ctx context.Context, data []byte, opts Options) ([]Page, error)
 	return pages, err
 }
 
+// docInfo is what Load needs beyond the pages.
+type docInfo struct {
+	title string
+	// blank holds the numbers of pages that show nothing at all: no text,
+	// no image, no path. They need no OCR and get no warning.
+	blank map[int]bool
+}
+
 // extractResult is what the worker goroutine hands back.
 type extractResult struct {
 	pages []Page
-	title string
+	info  docInfo
 	err   error
 }
 
@@ -74,12 +82,12 @@ type extractResult struct {
 // library spins (it has no notion of a context) cannot hold the caller
 // beyond ctx: the caller gets ctx's error back and the worker is left to
 // finish on its own; its callbacks check ctx and stop as soon as they run.
-func extract(ctx context.Context, data []byte, opts Options) ([]Page, string, error) {
+func extract(ctx context.Context, data []byte, opts Options) ([]Page, docInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, "", err
+		return nil, docInfo{}, err
 	}
 	if err := checkHeader(data); err != nil {
-		return nil, "", err
+		return nil, docInfo{}, err
 	}
 	done := make(chan extractResult, 1)
 	go func() {
@@ -90,13 +98,13 @@ func extract(ctx context.Context, data []byte, opts Options) ([]Page, string, er
 			}
 			done <- res
 		}()
-		res.pages, res.title, res.err = extractPages(ctx, data, opts)
+		res.pages, res.info, res.err = extractPages(ctx, data, opts)
 	}()
 	select {
 	case res := <-done:
-		return res.pages, res.title, res.err
+		return res.pages, res.info, res.err
 	case <-ctx.Done():
-		return nil, "", ctx.Err()
+		return nil, docInfo{}, ctx.Err()
 	}
 }
 
@@ -165,32 +173,36 @@ func openReader(data []byte) (*lpdf.Reader, error) {
 // us loop for billions of iterations.
 const maxPages = 20000
 
-func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, string, error) {
+func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, docInfo, error) {
 	r, err := openReader(data)
 	if err != nil {
-		return nil, "", err
+		return nil, docInfo{}, err
 	}
 	title := strings.TrimSpace(r.Trailer().Key("Info").Key("Title").Text())
 	pageVals := collectPages(r)
 	if len(pageVals) == 0 {
-		return nil, "", assist.Errorf(assist.Invalid, op, "truncated or damaged PDF: no pages found")
+		return nil, docInfo{}, assist.Errorf(assist.Invalid, op, "truncated or damaged PDF: no pages found")
 	}
 	layouts, err := layoutPages(ctx, pageVals)
 	if err != nil {
-		return nil, "", err
+		return nil, docInfo{}, err
 	}
 	if !opts.KeepRunningHeaders {
 		dropRepeated(layouts)
 	}
 	pages := make([]Page, len(layouts))
+	blank := map[int]bool{}
 	for i, l := range layouts {
 		text := ""
 		if len(l.segs) > 0 {
 			text = render(linesOf(order(l.segs, l.width)))
 		}
 		pages[i] = Page{Number: i + 1, Text: text, NoTextLayer: len(l.segs) == 0}
+		if len(l.segs) == 0 && !l.paints {
+			blank[i+1] = true
+		}
 	}
-	return pages, title, nil
+	return pages, docInfo{title: title, blank: blank}, nil
 }
 
 // layoutPages interprets the pages on all cores: the library's Reader is
@@ -311,9 +323,11 @@ func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 		}
 		in.byName = make(map[fontRef]*font)
 		in.forms = 0
+		in.paints = false
 		in.run(contents, res, identity, 0, "")
 	}()
 	l.segs = buildSegments(in.glyphs)
+	l.paints = in.paints
 	return l
 }
 
@@ -393,10 +407,11 @@ func utf8Len(s string) int { return len([]rune(s)) }
 // the pipeline. Pages without a text layer become warnings; a PDF without
 // any text is Invalid, so that nothing is silently indexed empty.
 func Load(ctx context.Context, name string, data []byte) (assist.Document, error) {
-	pages, title, err := extract(ctx, data, Options{})
+	pages, info, err := extract(ctx, data, Options{})
 	if err != nil {
 		return assist.Document{}, err
 	}
+	title := info.title
 	if !usableTitle(title) {
 		title = path.Base(strings.ReplaceAll(name, "\\", "/"))
 	}
@@ -404,7 +419,9 @@ func Load(ctx context.Context, name string, data []byte) (assist.Document, error
 	textPages := 0
 	for _, p := range pages {
 		if p.NoTextLayer {
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: no text layer (needs OCR)", p.Number))
+			if !info.blank[p.Number] {
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: no text layer (needs OCR)", p.Number))
+			}
 			continue
 		}
 		textPages++

@@ -244,8 +244,9 @@ func TestLoad(t *testing.T) {
 	}
 	data := fixture{title: "Bescheid 2024", pages: []string{
 		textAt(72, 700, "Erste Seite."),
-		"",
+		"q 0.5 g 50 50 495 742 re f Q", // paints, shows no text: a scan
 		column(72, 800, long...),
+		"", // blank
 	}}.build(t)
 	doc, err := pdf.Load(context.Background(), "akten/bescheid.pdf", data)
 	if err != nil {
@@ -257,7 +258,7 @@ func TestLoad(t *testing.T) {
 			t.Error(diff)
 		}
 	})
-	t.Run("a page without text becomes a warning", func(t *testing.T) {
+	t.Run("a page that paints but shows no text becomes a warning, a blank page does not", func(t *testing.T) {
 		if diff := cmp.Diff([]string{"page 2: no text layer (needs OCR)"}, doc.Warnings); diff != "" {
 			t.Error(diff)
 		}
