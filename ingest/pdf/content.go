@@ -161,7 +161,7 @@ type interpreter struct {
 	// current page: computing the identity key is not free either.
 	byName map[fontRef]*font
 	ops    int
-	forms  int       // form XObjects run on the current page
+	forms  int // form XObjects run on the current page
 	// paints reports that the current page draws something besides
 	// text (an image, a filled or stroked path): a page without text that
 	// paints is a scan or outlined text and needs OCR; one that paints
