@@ -72,5 +72,6 @@ func (s *bleveSystem) search(q string, k int) []string {
 func (s *bleveSystem) close() {
 	if s.idx != nil {
 		s.idx.Close()
+		s.idx = nil
 	}
 }

@@ -157,15 +157,15 @@ func Run(ctx context.Context, dataDir string, w io.Writer, opts Options) (Report
 		if !opts.SkipBleve {
 			systems = append(systems, &bleveSystem{})
 		}
+		srs, err := evaluate(ctx, systems, ds)
 		for _, sys := range systems {
-			sr, n, err := evaluate(ctx, sys, ds)
-			sys.close()
-			if err != nil {
-				return rep, &assist.Error{Op: op, Kind: assist.KindOf(err), Msg: fmt.Sprintf("%s on %s failed", sys.name(), name), Err: err}
-			}
-			res.Queries = n
-			res.Systems = append(res.Systems, sr)
+			sys.close() // after an error; closing twice is harmless
 		}
+		if err != nil {
+			return rep, &assist.Error{Op: op, Kind: assist.KindOf(err), Msg: fmt.Sprintf("benchmark on %s failed", name), Err: err}
+		}
+		res.Queries = len(ds.queries)
+		res.Systems = srs
 		rep.Datasets = append(rep.Datasets, res)
 	}
 	if w != nil {
@@ -263,38 +263,44 @@ func load(ctx context.Context, dir, name string, opts Options) (*dataset, error)
 
 const cutoff = 10
 
-// evaluate builds sys over ds and scores every query; it returns the result
-// and the number of queries evaluated.
-func evaluate(ctx context.Context, sys system, ds *dataset) (SystemResult, int, error) {
-	res := SystemResult{Name: sys.name()}
-	start := time.Now()
-	if err := sys.build(ctx, ds); err != nil {
-		return res, 0, err
-	}
-	res.Build = time.Since(start)
-	lat := make([]time.Duration, 0, len(ds.queries))
-	for i, q := range ds.queries {
-		if i%32 == 0 {
-			if err := ctx.Err(); err != nil {
-				return res, 0, err
-			}
+// evaluate builds each system over ds in turn and scores every query.
+// Systems run one after the other, not interleaved: interleaving lets one
+// system's garbage collection and cache pollution bill the other.
+func evaluate(ctx context.Context, systems []system, ds *dataset) ([]SystemResult, error) {
+	res := make([]SystemResult, len(systems))
+	for i, sys := range systems {
+		r := &res[i]
+		r.Name = sys.name()
+		start := time.Now()
+		if err := sys.build(ctx, ds); err != nil {
+			return nil, fmt.Errorf("build %s: %w", sys.name(), err)
 		}
-		t0 := time.Now()
-		ranked := sys.search(q.Text, cutoff)
-		lat = append(lat, time.Since(t0))
-		m := Score(ranked, ds.qrels[q.ID], cutoff)
-		res.NDCG10 += m.NDCG
-		res.MRR10 += m.MRR
-		res.Recall10 += m.Recall
+		r.Build = time.Since(start)
+		lat := make([]time.Duration, 0, len(ds.queries))
+		for qi, q := range ds.queries {
+			if qi%32 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			t0 := time.Now()
+			ranked := sys.search(q.Text, cutoff)
+			lat = append(lat, time.Since(t0))
+			m := Score(ranked, ds.qrels[q.ID], cutoff)
+			r.NDCG10 += m.NDCG
+			r.MRR10 += m.MRR
+			r.Recall10 += m.Recall
+		}
+		sys.close() // free its memory before the next system runs
+		n := float64(len(ds.queries))
+		r.NDCG10 /= n
+		r.MRR10 /= n
+		r.Recall10 /= n
+		slices.Sort(lat)
+		r.P50 = lat[len(lat)/2]
+		r.P95 = lat[min(len(lat)-1, int(math.Ceil(0.95*float64(len(lat))))-1)]
 	}
-	n := float64(len(ds.queries))
-	res.NDCG10 /= n
-	res.MRR10 /= n
-	res.Recall10 /= n
-	slices.Sort(lat)
-	res.P50 = lat[len(lat)/2]
-	res.P95 = lat[min(len(lat)-1, int(math.Ceil(0.95*float64(len(lat))))-1)]
-	return res, len(ds.queries), nil
+	return res, nil
 }
 
 // Metrics are the per-query figures at a cutoff.
@@ -384,7 +390,7 @@ func (s *lexicalSystem) search(q string, k int) []string {
 	return out
 }
 
-func (s *lexicalSystem) close() {}
+func (s *lexicalSystem) close() { s.ix = nil }
 
 // joinText is the whole text of a document, for systems that index
 // documents rather than passages.

@@ -315,6 +315,21 @@ func (a *Analyzer) term(lower string) string {
 	return t
 }
 
+// stemOf stems an already normalised word, from the cache when possible;
+// compound lookups stem many candidate parts.
+func (a *Analyzer) stemOf(norm string) string {
+	key := "\x00" + norm // apart from the lower-case words of term
+	if t, ok := a.stems.Load(key); ok {
+		return t.(string)
+	}
+	t := stem(norm)
+	if a.stemCount.Load() < maxStems {
+		a.stemCount.Add(1)
+		a.stems.Store(key, t)
+	}
+	return t
+}
+
 // normalize folds umlauts and ß and their transcriptions (ae, oe, ue, ss),
 // so that "Behörde"/"Behoerde" and "Straße"/"Strasse" give the same term.
 // It follows Lucene's GermanNormalizationFilter: "e" after a, o or u is

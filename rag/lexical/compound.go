@@ -125,11 +125,11 @@ func (ix *Index) known(s string, trimEnd bool) (string, bool) {
 		if try(c) {
 			return c, true
 		}
-		if st := stem(c); try(st) {
+		if st := ix.a.stemOf(c); try(st) {
 			return st, true
 		}
 	}
-	if st := stem(s); try(st) {
+	if st := ix.a.stemOf(s); try(st) {
 		return st, true
 	}
 	return "", false
@@ -142,7 +142,7 @@ func (ix *Index) expansions(v *vocabulary, q string, max int) []string {
 	// q as the modifier: q + [Fuge] + head.
 	// Examining candidates costs lookups and stemming; bound it for short,
 	// prolific words ("recht").
-	limit := 8 * max
+	limit := 2 * max
 	i, _ := slices.BinarySearch(v.fwd, q)
 	for end := min(len(v.fwd), i+limit); i < end && strings.HasPrefix(v.fwd[i], q) && len(out) < max; i++ {
 		t := v.fwd[i]

@@ -55,8 +55,11 @@ type Index struct {
 
 	mu       sync.RWMutex
 	termIDs  map[string]uint32
-	postings [][]posting       // by term id
-	slots    []slot            // by internal slot number; postings refer to slots
+	postings [][]posting // by term id
+	slots    []slot      // by internal slot number; postings refer to slots
+	// lens repeats each slot's length, −1 when dead, densely: the scoring
+	// loop reads it for every posting, and a compact array stays in cache.
+	lens     []float32
 	slotOf   map[uint32]uint32 // doc → slot
 	df       []uint32          // live documents per term id
 	free     []uint32          // slots without postings, for reuse
@@ -145,6 +148,7 @@ func (ix *Index) Add(doc uint32, text string) {
 	} else {
 		s = uint32(len(ix.slots))
 		ix.slots = append(ix.slots, slot{})
+		ix.lens = append(ix.lens, -1)
 	}
 	terms := make([]uint32, 0, len(counts))
 	for term, tf := range counts {
@@ -164,6 +168,7 @@ func (ix *Index) Add(doc uint32, text string) {
 		terms = append(terms, id)
 	}
 	ix.slots[s] = slot{doc: doc, len: length, live: true, terms: terms}
+	ix.lens[s] = float32(length)
 	ix.slotOf[doc] = s
 	ix.live++
 	ix.totalLen += int64(length)
@@ -193,6 +198,7 @@ func (ix *Index) removeLocked(doc uint32) {
 	ix.live--
 	ix.totalLen -= int64(sl.len)
 	*sl = slot{}
+	ix.lens[s] = -1
 	delete(ix.slotOf, doc)
 	ix.dead++
 	if ix.dead >= minCompact && ix.dead*4 >= len(ix.slots) {
@@ -302,12 +308,12 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	scores, touched := sc.scores, sc.touched[:0]
 	for _, qt := range qts {
 		for _, p := range ix.postings[qt.id] {
-			sl := &ix.slots[p.slot]
-			if !sl.live {
+			l := ix.lens[p.slot]
+			if l < 0 { // removed, not yet compacted
 				continue
 			}
 			tf := float64(p.tf)
-			norm := params.k1 * (1 - params.b + params.b*float64(sl.len)/avg)
+			norm := params.k1 * (1 - params.b + params.b*float64(l)/avg)
 			if scores[p.slot] == 0 {
 				touched = append(touched, p.slot)
 			}
