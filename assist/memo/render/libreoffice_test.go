@@ -1,0 +1,89 @@
+package render_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"amtsassist/assist/memo"
+	"amtsassist/assist/memo/render"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// TestDOCXConvertsToPDFWithLibreOffice is the second check of the .docx:
+// LibreOffice must open it and print it. The structural test cannot see
+// what a word processor rejects (element order, missing relationships);
+// a real import can. It skips when soffice is not installed (install
+// libreoffice-writer-nogui) and in -short mode: it takes a few seconds.
+func TestDOCXConvertsToPDFWithLibreOffice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short mode: converting with LibreOffice takes seconds")
+	}
+	soffice, err := exec.LookPath("soffice")
+	if err != nil {
+		t.Skip("soffice not installed (apt-get install libreoffice-writer-nogui); the structural DOCX tests still ran")
+	}
+	b, err := render.DOCX(llmMemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "vermerk.docx")
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// A profile of its own keeps the conversion from touching (or waiting
+	// for) the user's LibreOffice profile.
+	cmd := exec.CommandContext(ctx, soffice, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--headless", "--norestore", "--convert-to", "pdf", "--outdir", dir, in)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("soffice failed: %v\n%s", err, out)
+	}
+	pdfPath := filepath.Join(dir, "vermerk.pdf")
+	data, err := os.ReadFile(pdfPath)
+	if err != nil {
+		t.Fatalf("no PDF written (%v); soffice said:\n%s", err, out)
+	}
+	if !bytes.HasPrefix(data, []byte("%PDF-")) {
+		t.Fatalf("output is not a PDF: %q", data[:min(len(data), 16)])
+	}
+	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("the PDF does not parse: %v", err)
+	}
+	tr, err := r.GetPlainText()
+	if err != nil {
+		t.Fatalf("no text in the PDF: %v", err)
+	}
+	raw, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Text extraction loses spaces and line breaks at will; compare
+	// without whitespace.
+	text := squeeze(string(raw))
+	t.Logf("PDF: %d bytes, %d pages, %d characters of text", len(data), r.NumPage(), len(text))
+	for _, want := range []string{memo.DraftMark, "Sachverhalt", "Rechtliche Würdigung", "Ergebnis/Vorschlag", "Verfügung",
+		"Quellen", "[1] § 3 Abs. 1 WoGG — WoGG", "Norm nicht im Bestand", "WG-2026-0815"} {
+		if !strings.Contains(text, squeeze(want)) {
+			t.Errorf("the PDF lacks %q", want)
+		}
+	}
+	// The mark is printed at the top and in the page header of every page.
+	if n := strings.Count(text, squeeze(memo.DraftMark)); n < 1+r.NumPage() {
+		t.Errorf("the draft mark appears %d times on %d pages, want at least %d", n, r.NumPage(), 1+r.NumPage())
+	}
+}
+
+func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }
