@@ -53,8 +53,11 @@ var params = tuning{
 type Index struct {
 	a *Analyzer
 
-	mu       sync.RWMutex
-	termIDs  map[string]uint32
+	mu      sync.RWMutex
+	termIDs map[string]uint32
+	// pairIDs maps the hash of a pair of words to its term id: pairs are
+	// most of the terms, and 8-byte keys instead of strings keep them cheap.
+	pairIDs  map[uint64]uint32
 	postings [][]posting // by term id
 	slots    []slot      // by internal slot number; postings refer to slots
 	// lens repeats each slot's length, −1 when dead, densely: the scoring
@@ -115,7 +118,7 @@ func NewIndex(a *Analyzer) *Index {
 	if a == nil {
 		a = German()
 	}
-	return &Index{a: a, termIDs: map[string]uint32{}, slotOf: map[uint32]uint32{}}
+	return &Index{a: a, termIDs: map[string]uint32{}, pairIDs: map[uint64]uint32{}, slotOf: map[uint32]uint32{}}
 }
 
 // Len returns the number of documents in the index.
@@ -129,12 +132,15 @@ func (ix *Index) Len() int {
 func (ix *Index) Add(doc uint32, text string) {
 	// Analyse outside the lock: it is the expensive part.
 	counts := map[string]uint32{}
+	pcounts := map[uint64]uint32{}
 	var length uint32
-	ix.analyzeWithPairs(text, func(term string, pair bool) {
-		counts[term]++
-		if !pair {
-			length++
+	ix.analyzeWithPairs(text, func(term string, pair uint64) {
+		if pair != 0 {
+			pcounts[pair]++
+			return
 		}
+		counts[term]++
+		length++
 	})
 
 	ix.mu.Lock()
@@ -150,28 +156,45 @@ func (ix *Index) Add(doc uint32, text string) {
 		ix.slots = append(ix.slots, slot{})
 		ix.lens = append(ix.lens, -1)
 	}
-	terms := make([]uint32, 0, len(counts))
+	terms := make([]uint32, 0, len(counts)+len(pcounts))
+	post := func(id, tf uint32) {
+		ix.postings[id] = append(ix.postings[id], posting{slot: s, tf: tf})
+		ix.df[id]++
+		terms = append(terms, id)
+	}
 	for term, tf := range counts {
 		id, ok := ix.termIDs[term]
 		if !ok {
-			id = uint32(len(ix.postings))
+			id = ix.newTerm()
 			ix.termIDs[term] = id
-			ix.postings = append(ix.postings, nil)
-			ix.df = append(ix.df, 0)
 			if isWordTerm(term) {
 				ix.words = append(ix.words, term)
 				ix.revWords = append(ix.revWords, reverse(term))
 			}
 		}
-		ix.postings[id] = append(ix.postings[id], posting{slot: s, tf: tf})
-		ix.df[id]++
-		terms = append(terms, id)
+		post(id, tf)
+	}
+	for key, tf := range pcounts {
+		id, ok := ix.pairIDs[key]
+		if !ok {
+			id = ix.newTerm()
+			ix.pairIDs[key] = id
+		}
+		post(id, tf)
 	}
 	ix.slots[s] = slot{doc: doc, len: length, live: true, terms: terms}
 	ix.lens[s] = float32(length)
 	ix.slotOf[doc] = s
 	ix.live++
 	ix.totalLen += int64(length)
+}
+
+// newTerm allocates a term id.
+func (ix *Index) newTerm() uint32 {
+	id := uint32(len(ix.postings))
+	ix.postings = append(ix.postings, nil)
+	ix.df = append(ix.df, 0)
+	return id
 }
 
 // Remove deletes doc from the index; removing an absent doc does nothing.
@@ -249,20 +272,22 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 		k = 10
 	}
 	qcounts := map[string]int{}
-	pairs := map[string]bool{}
+	qpairs := map[uint64]int{}
 	var qwords []string
-	ix.analyzeWithPairs(query, func(term string, pair bool) {
+	ix.analyzeWithPairs(query, func(term string, pair uint64) {
+		if pair != 0 {
+			qpairs[pair]++
+			return
+		}
 		qcounts[term]++
-		if pair {
-			pairs[term] = true
-		} else if qcounts[term] == 1 && isWordTerm(term) {
+		if qcounts[term] == 1 && isWordTerm(term) {
 			qwords = append(qwords, term)
 		}
 	})
 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	if ix.live == 0 || len(qcounts) == 0 {
+	if ix.live == 0 || len(qcounts)+len(qpairs) == 0 {
 		return nil
 	}
 	n := float64(ix.live)
@@ -270,28 +295,34 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	if avg == 0 {
 		avg = 1
 	}
-	words := len(qcounts) - len(pairs)
+	words := len(qcounts)
 	pow := 1.0
 	if words >= params.longQuery {
 		pow = params.longIDFPow
 	}
-	qts := make([]queryTerm, 0, len(qcounts))
-	for term, qtf := range qcounts {
-		id, ok := ix.termIDs[term]
-		if !ok || ix.df[id] == 0 {
-			continue
+	qts := make([]queryTerm, 0, len(qcounts)+len(qpairs))
+	add := func(id uint32, qtf int, scale float64) {
+		if ix.df[id] == 0 {
+			return
 		}
 		df := float64(ix.df[id])
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		w := float64(qtf)
-		w = w * (params.qtfSat + 1) / (params.qtfSat + w)
-		if pairs[term] {
-			w *= params.pairWeight
-		}
 		if pow != 1 {
 			idf = math.Pow(idf, pow)
 		}
-		qts = append(qts, queryTerm{id: id, weight: idf * w})
+		w := float64(qtf)
+		w = w * (params.qtfSat + 1) / (params.qtfSat + w)
+		qts = append(qts, queryTerm{id: id, weight: idf * w * scale})
+	}
+	for term, qtf := range qcounts {
+		if id, ok := ix.termIDs[term]; ok {
+			add(id, qtf, 1)
+		}
+	}
+	for key, qtf := range qpairs {
+		if id, ok := ix.pairIDs[key]; ok {
+			add(id, qtf, params.pairWeight)
+		}
 	}
 	qts = ix.compoundTerms(qts, qwords, qcounts, n, pow)
 	if len(qts) == 0 {
@@ -401,14 +432,14 @@ func better(x, y Scored) bool {
 // occur within Window tokens of each other, an unordered pair term: pairs
 // reward passages where query words stand together, as in the sentence a
 // question was written from.
-func (ix *Index) analyzeWithPairs(text string, emit func(term string, pair bool)) {
+func (ix *Index) analyzeWithPairs(text string, emit func(term string, pair uint64)) {
 	type wt struct {
 		term string
 		pos  int
 	}
 	var recent []wt
 	ix.a.analyze(text, func(term string, pos int) {
-		emit(term, false)
+		emit(term, 0)
 		if pos < 0 || params.window <= 0 {
 			return
 		}
@@ -427,7 +458,7 @@ func (ix *Index) analyzeWithPairs(text string, emit func(term string, pair bool)
 			if b < a {
 				a, b = b, a
 			}
-			emit(a+"\x00"+b, true)
+			emit("", pairKey(a, b))
 		}
 		recent = append(recent, wt{term, pos})
 	})
@@ -486,4 +517,20 @@ func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[str
 		}
 	}
 	return qts
+}
+
+// pairKey hashes an ordered pair of words (FNV-1a, 64 bits; collisions
+// among a corpus' pairs are negligibly rare and would only add a little
+// score). It is never 0, which marks a word.
+func pairKey(a, b string) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(a); i++ {
+		h = (h ^ uint64(a[i])) * prime
+	}
+	h = (h ^ 0xff) * prime // a byte no UTF-8 text contains
+	for i := 0; i < len(b); i++ {
+		h = (h ^ uint64(b[i])) * prime
+	}
+	return h | 1
 }
