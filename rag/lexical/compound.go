@@ -91,8 +91,15 @@ func (ix *Index) vocab() *vocabulary {
 	if v := ix.voc.Load(); v != nil && v.gen == ix.gen {
 		return v
 	}
-	// Terms of removed documents stay in the lists; lookups check their
-	// postings.
+	// Without new words only the cached lookups are stale (document
+	// frequencies changed): keep the sorted lists, which are the expensive
+	// part. Terms of removed documents stay in the lists; lookups check
+	// their document frequency.
+	if old := ix.voc.Load(); old != nil && len(old.fwd) == len(ix.words) {
+		v := &vocabulary{gen: ix.gen, fwd: old.fwd, rev: old.rev}
+		ix.voc.Store(v)
+		return v
+	}
 	v := &vocabulary{gen: ix.gen, fwd: slices.Clone(ix.words), rev: slices.Clone(ix.revWords)}
 	slices.Sort(v.fwd)
 	slices.Sort(v.rev)

@@ -189,3 +189,20 @@ func TestIndexAfterRemovalsScoresLikeAFreshIndex(t *testing.T) {
 		})
 	}
 }
+
+func TestIndexCompoundLookupsFollowChanges(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	ix.Add(1, "Wohngeld wird gezahlt.")
+	ix.Add(3, "Die Berechtigung wird geprüft.")
+	if got := ix.Search("Wohngeld", lexical.SearchOptions{}); len(got) != 1 {
+		t.Fatalf("before: %v, want doc 1 only", got)
+	}
+	ix.Add(2, "Die Wohngeldberechtigung fehlt.")
+	if got := ix.Search("Wohngeld", lexical.SearchOptions{}); len(got) != 2 {
+		t.Errorf("after adding a compound: %v, want docs 1 and 2", got)
+	}
+	ix.Remove(2)
+	if got := ix.Search("Wohngeld", lexical.SearchOptions{}); len(got) != 1 || got[0].Doc != 1 {
+		t.Errorf("after removing the compound: %v, want doc 1 only", got)
+	}
+}
