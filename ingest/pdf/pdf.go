@@ -332,52 +332,82 @@ func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 }
 
 var (
-	pageNumber = regexp.MustCompile(`^(?i)[\s\-–—(]*(seite|page|s\.)?\s*\d{1,4}(\s*(von|of|/)\s*\d{1,4})?[\s\-–—)]*$`)
+	pageNumber = regexp.MustCompile(`^(?i)[\s\-–—]*(seite|page|s\.)?\s*\d{1,4}(\s*(von|of|/)\s*\d{1,4})?[\s\-–—]*$`)
 )
 
-// dropRepeated marks running headers and footers: segments with the same
-// text (digits ignored) at the same height on many pages, and bare page
-// numbers at the top or bottom of a page.
+// dropRepeated marks running headers and footers: segments in the top
+// or bottom margin with the same text (digits ignored) at the same height
+// on many pages, margin labels such as the Bundestag's "(A)" … "(D)"
+// repeated at the same place, and bare page numbers on a page's first or
+// last line. Repeated text in the body (table stubs, column heads) stays.
 func dropRepeated(pages []pageLayout) {
+	candidate := func(s *segment, p *pageLayout) bool {
+		return inMargin(s, p.height) || marginLabel(s, p.width)
+	}
 	for pi := range pages {
-		for _, s := range pages[pi].segs {
-			s.repeatKey = hashDigits(s.text) + "@" + strconv.Itoa(int(math.Round(s.y/3)))
+		p := &pages[pi]
+		for _, s := range p.segs {
+			if !candidate(s, p) {
+				continue
+			}
+			// Digits vary in running headers ("Seite 7 von 33"); in short
+			// labels and figures they are what tells them apart.
+			text := s.text
+			if letters(text) >= 4 {
+				text = hashDigits(text)
+			}
+			s.repeatKey = text + "@" + strconv.Itoa(int(math.Round(s.y/3)))
 			if len(s.glyphs) <= 3 {
-				// Short labels must also match in x, or a common short
-				// word would count as repeated.
 				s.repeatKey += "," + strconv.Itoa(int(math.Round(s.x0/6)))
 			}
 		}
 	}
 	if len(pages) >= 3 {
 		count := map[string]int{}
-		for _, p := range pages {
+		for pi := range pages {
 			seen := map[string]bool{}
-			for _, s := range p.segs {
-				if !seen[s.repeatKey] {
+			for _, s := range pages[pi].segs {
+				if s.repeatKey != "" && !seen[s.repeatKey] {
 					seen[s.repeatKey] = true
 					count[s.repeatKey]++
 				}
 			}
 		}
-		threshold := int(math.Ceil(0.4 * float64(len(pages))))
-		threshold = max(threshold, 3)
-		for _, p := range pages {
-			for _, s := range p.segs {
-				if count[s.repeatKey] >= threshold && utf8Len(s.text) < 200 {
+		threshold := max(int(math.Ceil(0.4*float64(len(pages)))), 3)
+		for pi := range pages {
+			for _, s := range pages[pi].segs {
+				if s.repeatKey != "" && count[s.repeatKey] >= threshold && utf8Len(s.text) < 200 {
 					s.dropped = true
 				}
 			}
 		}
 	}
-	for _, p := range pages {
+	for pi := range pages {
+		p := &pages[pi]
+		if len(p.segs) == 0 {
+			continue
+		}
+		top, bottom := p.segs[0].y, p.segs[0].y
 		for _, s := range p.segs {
-			margin := s.y < 0.1*p.height || s.y > 0.9*p.height
-			if margin && pageNumber.MatchString(s.text) {
+			top, bottom = math.Max(top, s.y), math.Min(bottom, s.y)
+		}
+		for _, s := range p.segs {
+			edge := s.y >= top-2 || s.y <= bottom+2
+			if edge && inMargin(s, p.height) && pageNumber.MatchString(s.text) {
 				s.dropped = true
 			}
 		}
 	}
+}
+
+// marginLabel reports whether s is a short bracketed label (at most
+// three glyphs) in the outer left or right margin, like "(A)".
+func marginLabel(s *segment, width float64) bool {
+	n, l := utf8Len(s.text), letters(s.text)
+	if len(s.glyphs) > 3 || l == n || !strings.ContainsAny(s.text, "()[]") {
+		return false
+	}
+	return s.x0 < 0.12*width || s.x1 > 0.88*width
 }
 
 // hashDigits replaces every run of digits by "#": page numbers and dates
@@ -398,6 +428,21 @@ func hashDigits(s string) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// inMargin reports whether s lies in the top or bottom twelfth of a page.
+func inMargin(s *segment, height float64) bool {
+	return s.y < height/12 || s.y > height*11/12
+}
+
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }

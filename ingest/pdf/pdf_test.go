@@ -112,6 +112,28 @@ func TestExtractRebuildsLayout(t *testing.T) {
 			want:  []string{"Hallo"},
 		},
 		{
+			name: "repeated body text such as paragraph numbers and table rows is kept",
+			pages: []string{
+				textAt(72, 700, "(1)") + textAt(95, 700, "Erster Absatz.") + textAt(72, 600, "Januar 104,2"),
+				textAt(72, 700, "(1)") + textAt(95, 700, "Zweiter Absatz.") + textAt(72, 600, "Januar 104,2"),
+				textAt(72, 700, "(1)") + textAt(95, 700, "Dritter Absatz.") + textAt(72, 600, "Januar 104,2"),
+			},
+			want: []string{
+				"(1) Erster Absatz.\n\nJanuar 104,2",
+				"(1) Zweiter Absatz.\n\nJanuar 104,2",
+				"(1) Dritter Absatz.\n\nJanuar 104,2",
+			},
+		},
+		{
+			name: "margin labels repeated at the same place are dropped",
+			pages: []string{
+				textAt(40, 700, "(A)") + textAt(72, 700, "Erste Seite."),
+				textAt(40, 700, "(A)") + textAt(72, 700, "Zweite Seite."),
+				textAt(40, 700, "(A)") + textAt(72, 700, "Dritte Seite."),
+			},
+			want: []string{"Erste Seite.", "Zweite Seite.", "Dritte Seite."},
+		},
+		{
 			name:  "text drawn twice for a bold effect appears once",
 			pages: []string{textAt(72, 700, "Fett") + textAt(72.3, 700, "Fett")},
 			want:  []string{"Fett"},
