@@ -161,6 +161,12 @@ func ReadQrels(name string, r io.Reader) (Qrels, error) {
 		}
 		score, err := strconv.Atoi(strings.TrimSpace(f[2]))
 		if err != nil {
+			// Some exports write grades as floats ("1.0").
+			if v, ferr := strconv.ParseFloat(strings.TrimSpace(f[2]), 64); ferr == nil && v == float64(int(v)) {
+				score, err = int(v), nil
+			}
+		}
+		if err != nil {
 			if n == 1 { // header
 				return nil
 			}

@@ -100,7 +100,7 @@ func TestReadQueriesAndQrels(t *testing.T) {
 	if d := cmp.Diff([]beir.Query{{ID: "q1", Text: "Was ist Wohngeld?", Answers: []string{"a"}}, {ID: "q2", Text: "Wer zahlt?"}}, qs); d != "" {
 		t.Errorf("queries (-want +got):\n%s", d)
 	}
-	qr, err := beir.ReadQrels("t", strings.NewReader("query-id\tcorpus-id\tscore\nq1\t§ 573b\t1\nq1\td2\t2\r\nq2\td3\t1\n"))
+	qr, err := beir.ReadQrels("t", strings.NewReader("query-id\tcorpus-id\tscore\nq1\t§ 573b\t1\nq1\td2\t2\r\nq2\td3\t1.0\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,4 +170,21 @@ func FuzzLoad(f *testing.F) {
 			t.Errorf("unclassified error %v", err)
 		}
 	})
+}
+
+func TestReadQueriesRejectsBadInput(t *testing.T) {
+	tests := []struct{ name, in, msg string }{
+		{"an empty file has no queries", "", "no queries"},
+		{"a query without text names its line", `{"_id":"q1","text":"a"}` + "\n" + `{"_id":"q2","text":" "}`, `line 2: query "q2" has no text`},
+		{"a duplicate id names its line", `{"_id":"q1","text":"a"}` + "\n" + `{"_id":"q1","text":"b"}`, `line 2: duplicate _id "q1"`},
+		{"broken JSON names its line", `{"_id":"q1",`, "line 1: not a JSON object"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := beir.ReadQueries(context.Background(), "q.jsonl", strings.NewReader(tc.in))
+			if assist.KindOf(err) != assist.Invalid || !strings.Contains(assist.Message(err), tc.msg) {
+				t.Errorf("err = %v, want Invalid containing %q", err, tc.msg)
+			}
+		})
+	}
 }
