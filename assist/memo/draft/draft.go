@@ -21,6 +21,7 @@ import (
 
 	"amtsassist/assist"
 	"amtsassist/assist/memo"
+	"amtsassist/assist/memo/verify"
 	"amtsassist/prompts"
 	"amtsassist/rag"
 )
@@ -42,11 +43,6 @@ const (
 	maxLineBytes = 500
 )
 
-// VerifyFunc checks the citations of sections against the sources given to
-// the model and returns the sections with their citations, findings and
-// statuses filled in, and the summary of the whole memo.
-type VerifyFunc func(ctx context.Context, sections []memo.Section, sources []memo.Source) ([]memo.Section, memo.Verification, error)
-
 // Config configures a Service.
 type Config struct {
 	// Retriever searches; nil: a lexical Retriever on Index.
@@ -57,8 +53,9 @@ type Config struct {
 	Chat assist.ChatModel
 	// Prompts renders the prompts; required when Chat is set.
 	Prompts *prompts.Set
-	// Verify checks citations; required (see VerifyFunc).
-	Verify VerifyFunc
+	// Norms tells the verifier which norms exist; nil means
+	// verify.IndexNorms(Index).
+	Norms verify.Norms
 	// Store persists memos; nil: memos are returned but not stored.
 	Store *Store
 	// Options of the memo use case: temperature, seed, num_ctx,
@@ -92,8 +89,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Chat != nil && cfg.Prompts == nil {
 		return nil, assist.Errorf(assist.Invalid, op, "a chat model is configured but no prompts")
 	}
-	if cfg.Verify == nil {
-		return nil, assist.Errorf(assist.Invalid, op, "no citation verifier configured")
+	if cfg.Norms == nil {
+		cfg.Norms = verify.IndexNorms(cfg.Index)
 	}
 	if cfg.MaxFactsBytes <= 0 {
 		cfg.MaxFactsBytes = DefaultMaxFactsBytes
@@ -373,7 +370,7 @@ func (j *Job) Run(ctx context.Context, emit func(memo.Event) error) (*memo.Memo,
 	}
 
 	t := time.Now()
-	sections, ver, err := j.s.cfg.Verify(ctx, sections, j.sources)
+	sections, ver, err := verify.Check(ctx, sections, j.sources, j.s.cfg.Norms)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func (j *Job) extractive() []memo.Section {
 			sb.WriteString("\n\nAus den Unterlagen der Akte:")
 		}
 		nCase++
-		sb.WriteString("\n\n" + s.Citation + ": „" + strings.TrimSpace(s.Text) + "“ [" + strconv.Itoa(s.N) + "]")
+		sb.WriteString("\n\n" + s.Citation + " [" + strconv.Itoa(s.N) + "]: „" + strings.TrimSpace(s.Text) + "“ [" + strconv.Itoa(s.N) + "]")
 	}
 	sachverhalt := sb.String()
 
@@ -58,11 +58,13 @@ func (j *Job) extractive() []memo.Section {
 			continue
 		}
 		nNorm++
+		// The marker follows the citation too: the verifier ties a norm to
+		// the marker of its own sentence, and the quote may hold several.
 		sb.WriteString("\n\n" + s.Citation)
 		if s.Cite.Heading != "" {
 			sb.WriteString(" (" + s.Cite.Heading + ")")
 		}
-		sb.WriteString(": „" + normBody(s) + "“ [" + strconv.Itoa(s.N) + "]")
+		sb.WriteString(" [" + strconv.Itoa(s.N) + "]: „" + normBody(s) + "“ [" + strconv.Itoa(s.N) + "]")
 	}
 	if nNorm == 0 {
 		sb.WriteString("\n\n" + extractiveNoNorms)

@@ -104,19 +104,30 @@ func number(srcs []memo.Source) []memo.Source {
 	return out
 }
 
-// chatTemplateTokens reserves the tokens a chat template adds around each
-// message (role markers, separators).
-const chatTemplateTokens = 8
+// Reserves for what the chat template adds around the messages (role
+// markers, separators), the same as the Ollama backend reserves: packing and
+// the backend's own check must agree on what fits.
+const (
+	templateReserve   = 64
+	perMessageReserve = 16
+	promptReserve     = templateReserve + 2*perMessageReserve
+	// wrapperTokens estimates the markup around one source in the prompt
+	// (<quelle n=… art=…>, the [n] line's punctuation).
+	wrapperTokens = 16
+)
 
 // trimmedMark ends a source that was shortened to fit the context.
 const trimmedMark = " [gekürzt]"
 
 // pack chooses the sources that fit the context budget, in rank order,
-// and renders the prompt. The budget is num_ctx minus num_predict; the
-// prompt is counted as rendered, so the choice is exact for the counter in
-// use. Lower-ranked sources that do not fit are dropped (a warning says how
-// many); only when not even the best source fits whole is it shortened, at
-// a sentence end and marked "[gekürzt]".
+// and renders the prompt. The budget is num_ctx minus num_predict minus
+// the chat template reserve. Candidates are first chosen by the sum of
+// their own counts (each counted once; counters cache), then the rendered
+// prompt is counted as a whole, which is authoritative: sources are dropped
+// from the end while it does not fit, and the next candidate is tried when
+// the sum was too careful. Lower-ranked sources go first (a warning says
+// how many); only when not even the best source fits whole is it
+// shortened, at a sentence end and marked "[gekürzt]".
 func (j *Job) pack(ctx context.Context, cands []memo.Source) error {
 	const op = "pack memo context"
 	s := j.s
@@ -128,13 +139,13 @@ func (j *Job) pack(ctx context.Context, cands []memo.Source) error {
 		opts.NumCtx = DefaultNumCtx
 	}
 	if opts.NumPredict == 0 {
-		opts.NumPredict = min(DefaultNumPredict, opts.NumCtx/2)
-	}
-	if opts.NumPredict >= opts.NumCtx {
-		return assist.Errorf(assist.Invalid, op, "num_predict (%d) must be smaller than num_ctx (%d)", opts.NumPredict, opts.NumCtx)
+		opts.NumPredict = max(1, min(DefaultNumPredict, opts.NumCtx/4))
 	}
 	j.opts = opts
-	budget := opts.NumCtx - opts.NumPredict
+	budget := opts.NumCtx - opts.NumPredict - promptReserve
+	if budget <= 0 {
+		return assist.Errorf(assist.Invalid, op, "num_predict (%d) leaves no room for a prompt in num_ctx (%d)", opts.NumPredict, opts.NumCtx)
+	}
 
 	data := prompts.MemoData{
 		Behoerde: j.req.Authority, Aktenzeichen: j.req.Aktenzeichen, Datum: j.req.Date,
@@ -143,59 +154,94 @@ func (j *Job) pack(ctx context.Context, cands []memo.Source) error {
 	render := func(srcs []memo.Source) (prompts.Prompt, int, error) {
 		data.Sources = data.Sources[:0]
 		for i, src := range srcs {
-			kind := prompts.KindAkte
-			if src.Corpus == assist.CorpusRegulations {
-				kind = prompts.KindNorm
-			}
-			data.Sources = append(data.Sources, prompts.SourceData{N: i + 1, Citation: src.Citation, Heading: src.Cite.Heading, Text: src.Text, Kind: kind})
+			data.Sources = append(data.Sources, prompts.SourceData{N: i + 1, Citation: src.Citation, Heading: src.Cite.Heading, Text: src.Text, Kind: kindOf(src)})
 		}
 		p, err := s.cfg.Prompts.Memo(string(j.req.Type), j.req.Authority, data)
 		if err != nil {
 			return p, 0, err
 		}
-		return p, j.count(ctx, p.System) + j.count(ctx, p.User) + 2*chatTemplateTokens, nil
+		return p, j.count(ctx, p.System) + j.count(ctx, p.User), nil
 	}
 
-	p, tokens, err := render(nil)
+	p, base, err := render(nil)
 	if err != nil {
 		return err
 	}
-	if tokens > budget {
-		return assist.Errorf(assist.TooLarge, op, "Sachverhalt und Auftrag passen nicht in das Kontextfenster des Modells: der Prompt braucht %d Tokens, verfügbar sind %d (num_ctx %d − num_predict %d); bitte kürzen", tokens, budget, opts.NumCtx, opts.NumPredict)
-	}
-	var taken []memo.Source
-	dropped := 0
+	// Choose by the sum of the sources' own counts.
+	var taken, rest []memo.Source
+	sum := base
 	for _, c := range cands {
 		if len(taken) == s.cfg.MaxSources {
-			break
+			rest = append(rest, c)
+			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return assist.E(assist.KindOf(err), op, err)
+		cost := j.count(ctx, c.Citation+" "+c.Cite.Heading+"\n"+c.Text) + wrapperTokens
+		if sum+cost <= budget {
+			taken = append(taken, c)
+			sum += cost
+		} else {
+			rest = append(rest, c)
 		}
-		try := append(taken[:len(taken):len(taken)], c)
+	}
+	if err := ctx.Err(); err != nil {
+		return assist.E(assist.KindOf(err), op, err)
+	}
+	// The rendered prompt decides.
+	tokens := base
+	if len(taken) > 0 {
+		for {
+			tp, tt, err := render(taken)
+			if err != nil {
+				return err
+			}
+			if tt <= budget {
+				p, tokens = tp, tt
+				break
+			}
+			rest = append([]memo.Source{taken[len(taken)-1]}, rest...)
+			taken = taken[:len(taken)-1]
+			if len(taken) == 0 {
+				break
+			}
+		}
+	}
+	// The sum may have been too careful: try the next candidates exactly,
+	// until one does not fit.
+	for len(rest) > 0 && len(taken) < s.cfg.MaxSources && len(taken) > 0 {
+		try := append(taken[:len(taken):len(taken)], rest[0])
 		tp, tt, err := render(try)
 		if err != nil {
 			return err
 		}
-		if tt <= budget {
-			taken, p, tokens = try, tp, tt
-			continue
+		if tt > budget {
+			break
 		}
-		if len(taken) == 0 {
-			if tc, tp, tt, ok := j.trimToFit(c, budget, render); ok {
-				taken, p, tokens = []memo.Source{tc}, tp, tt
-				j.warnings = append(j.warnings, fmt.Sprintf("Die Quelle %s war zu lang für das Kontextfenster und wurde gekürzt.", c.Citation))
-				continue
-			}
-		}
-		dropped++
+		taken, p, tokens, rest = try, tp, tt, rest[1:]
 	}
-	if dropped > 0 {
+	if len(taken) == 0 && len(rest) > 0 {
+		if tc, tp, tt, ok := j.trimToFit(rest[0], budget, render); ok {
+			taken, p, tokens, rest = []memo.Source{tc}, tp, tt, rest[1:]
+			j.warnings = append(j.warnings, fmt.Sprintf("Die Quelle %s war zu lang für das Kontextfenster und wurde gekürzt.", tc.Citation))
+		}
+	}
+	if len(taken) == 0 && base > budget {
+		// base counts the prompt without sources, which is close to the
+		// smallest prompt there is: the request itself is too large.
+		return assist.Errorf(assist.TooLarge, op, "Sachverhalt und Auftrag passen nicht in das Kontextfenster des Modells: der Prompt braucht %d Tokens, verfügbar sind %d (num_ctx %d − num_predict %d − %d für die Chat-Vorlage); bitte kürzen", base, budget, opts.NumCtx, opts.NumPredict, promptReserve)
+	}
+	if dropped := min(len(rest), s.cfg.MaxSources-len(taken)); dropped > 0 {
 		j.warnings = append(j.warnings, fmt.Sprintf("%d weitere gefundene Quellen passten nicht in das Kontextfenster des Modells und wurden nicht berücksichtigt.", dropped))
 	}
 	j.sources = number(taken)
-	j.prompt, j.promptTokens = p, tokens
+	j.prompt, j.promptTokens = p, tokens+promptReserve
 	return nil
+}
+
+func kindOf(src memo.Source) string {
+	if src.Corpus == assist.CorpusRegulations {
+		return prompts.KindNorm
+	}
+	return prompts.KindAkte
 }
 
 // trimToFit shortens src at the latest sentence end that lets the prompt
