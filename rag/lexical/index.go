@@ -98,8 +98,9 @@ type SearchOptions struct {
 	// K is the number of results; 0 means 10.
 	K int
 	// Accept, when set, drops documents for which it returns false.
-	// Accept and Group are called with the index's read lock held: they
-	// must not call Add or Remove.
+	// Accept and Group are consulted lazily, for matching documents in
+	// descending score order until K results are found, and with the
+	// index's read lock held: they must not call Add or Remove.
 	Accept func(doc uint32) bool
 	// Group, when set, maps a document (a passage) to its group (the
 	// source document): only the best-scoring document of each group is
@@ -264,8 +265,10 @@ type queryTerm struct {
 	weight float64
 }
 
-// Search returns up to opts.K documents ordered by descending BM25 score
-// (ties by ascending doc). An empty query or index gives no results.
+// Search returns up to opts.K documents ordered by descending score (ties
+// by ascending doc): BM25 over the query's terms, its word pairs and the
+// compounds related to its words. An empty query or index, or a query
+// without any indexed term, gives no results.
 func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 	k := opts.K
 	if k <= 0 {
