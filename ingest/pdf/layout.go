@@ -378,10 +378,36 @@ func verticalCut(region []*segment, pageWidth float64) (left, right []*segment, 
 		}
 		reach = math.Max(reach, r[i].x1)
 	}
-	if bestAt < 0 || looseTable(r[:bestAt], r[bestAt:]) || numericTable(r[:bestAt], r[bestAt:]) {
+	if bestAt < 0 || baselines(r[:bestAt]) < 2 || baselines(r[bestAt:]) < 2 ||
+		looseTable(r[:bestAt], r[bestAt:]) || numericTable(r[:bestAt], r[bestAt:]) {
 		return nil, nil, false
 	}
 	return r[:bestAt], r[bestAt:], true
+}
+
+// baselines counts the distinct baselines of segs (up to 2). A column has several; a
+// gap that only one line has on one side is a wide word space of
+// justified text, not a gutter.
+func baselines(segs []*segment) int {
+	n := 0
+	var ys []float64
+	for _, s := range segs {
+		dup := false
+		for _, y := range ys {
+			if math.Abs(y-s.y) < 0.5*s.size {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			ys = append(ys, s.y)
+			n++
+			if n >= 2 {
+				return n
+			}
+		}
+	}
+	return n
 }
 
 // looseTable reports whether left and right are the columns of a table
