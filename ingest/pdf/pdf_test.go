@@ -73,6 +73,14 @@ func TestExtractRebuildsLayout(t *testing.T) {
 			want: []string{"1948 Jahresdurchschnitt 28,5 42,5\n1949 Jahresdurchschnitt 28,2 39,7\n1950 Jahresdurchschnitt 26,4 35,9"},
 		},
 		{
+			name: "wide word gaps of a justified line are no column gutter",
+			pages: []string{
+				textAt(72, 700, "10. den") + textAt(140, 700, "Hinweis, dass jede Wahlberechtigte für") + textAt(350, 700, "den Wahlgang zur Wahl der") +
+					textAt(72, 688, "Gleichstellungsbeauftragten nur eine Stimme hat, und so weiter bis zum Rand"),
+			},
+			want: []string{"10. den Hinweis, dass jede Wahlberechtigte für den Wahlgang zur Wahl der\nGleichstellungsbeauftragten nur eine Stimme hat, und so weiter bis zum Rand"},
+		},
+		{
 			name:  "a word hyphenated at the line end is rejoined",
 			pages: []string{column(72, 700, "Die Verwal-", "tung entscheidet.")},
 			want:  []string{"Die Verwaltung entscheidet."},
