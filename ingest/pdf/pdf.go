@@ -3,10 +3,17 @@
 // per passage of a long page), each citing its page.
 //
 // It is the only package that imports github.com/ledongthuc/pdf. That
-// library parses the file and decodes fonts; the library's own plain-text
-// output glues lines and mixes columns, so this package interprets the
-// content streams itself and rebuilds words, lines, columns and reading
-// order from glyph positions.
+// library parses the file structure and decodes fonts; its own plain-text
+// output glues lines and mixes columns, so this package tokenises and
+// interprets the content streams itself and rebuilds words, lines,
+// columns, tables and reading order from glyph positions (layout.go),
+// rejoins hyphenated words and drops running headers.
+//
+// Input is untrusted: cross-reference numbers that would make the library
+// allocate gigabytes or loop are rejected up front (guard.go), content
+// streams are lexed with hard bounds (lex.go), library panics are turned
+// into Invalid errors, and the caller gets ctx's error back even if the
+// library should hang.
 package pdf
 
 import (
@@ -33,7 +40,8 @@ type Page struct {
 	Number int // 1-based
 	Text   string
 	// NoTextLayer reports that the page shows no text at all: a scan that
-	// needs OCR, or a page of pure graphics.
+	// needs OCR, a page of graphics or outlined text, or a blank page
+	// (Load warns only about the first two).
 	NoTextLayer bool
 }
 
