@@ -3,11 +3,13 @@ package verify
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
 
-	"github.com/kljensen/snowball"
+	"github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/german"
 
 	"amtsassist/assist"
 	"amtsassist/rag"
@@ -32,8 +34,17 @@ type TitleResolver interface {
 
 // searchDepth is how many hits one existence lookup reads. The embedded
 // index puts the chunks of a provision named exactly in the query first,
-// so the provision's chunks (one per Absatz at most) are within it.
-const searchDepth = 50
+// so the provision's chunks (one per Absatz at most) are within it; when
+// all of them are the provision, it reads deepSearchDepth to see every
+// Absatz of a long one.
+const (
+	searchDepth     = 20
+	deepSearchDepth = 200
+)
+
+// maxCachedSections bounds the lookup cache; the ten federal laws have
+// about 1,200 provisions.
+const maxCachedSections = 20000
 
 // IndexNorms returns Norms backed by ix: a lexical search for "§ 19 WoGG"
 // restricted to the regulations corpus, whose hits must carry that law and
@@ -98,19 +109,25 @@ func (x *indexNorms) section(ctx context.Context, law, section string) (*section
 	if alt := altLaw(law); alt != "" {
 		laws = append(laws, alt)
 	}
+	lawKey, secKey := LawKey(law), SectionKey(section)
 	for _, l := range laws {
-		hits, err := x.ix.Search(ctx, rag.Query{
+		q := rag.Query{
 			Text: section + " " + l, Mode: rag.ModeLexical, K: searchDepth,
 			Filter: rag.Filter{Corpus: []assist.Corpus{assist.CorpusRegulations}},
-		})
+		}
+		hits, err := x.ix.Search(ctx, q)
+		if err == nil && len(hits) == q.K && matches(hits[len(hits)-1], lawKey, secKey) {
+			q.K = deepSearchDepth
+			hits, err = x.ix.Search(ctx, q)
+		}
 		if err != nil {
 			return nil, err
 		}
 		for _, h := range hits {
-			c := h.Chunk.Citation
-			if LawKey(c.Law) != LawKey(law) || SectionKey(c.Section) != SectionKey(section) || h.Chunk.Meta["repealed"] == "true" {
+			if !matches(h, lawKey, secKey) || h.Chunk.Meta["repealed"] == "true" {
 				continue
 			}
+			c := h.Chunk.Citation
 			info.exists = true
 			if c.Paragraph != "" {
 				info.paragraphs[c.Paragraph] = true
@@ -124,15 +141,26 @@ func (x *indexNorms) section(ctx context.Context, law, section string) (*section
 		}
 	}
 	x.mu.Lock()
+	if len(x.sections) >= maxCachedSections {
+		// Model output decides what is looked up; a bounded cache keeps a
+		// stream of invented references from growing it without end.
+		clear(x.sections)
+	}
 	x.sections[key] = info
 	x.mu.Unlock()
 	return info, nil
 }
 
+func matches(h rag.Hit, lawKey, secKey string) bool {
+	return LawKey(h.Chunk.Citation.Law) == lawKey && SectionKey(h.Chunk.Citation.Section) == secKey
+}
+
 // LawByTitle matches the stemmed words of title against the titles of the
-// indexed regulations: the written title must be the start of a document
-// title ("Zehnten Buches Sozialgesetzbuch" → "Zehntes Buch Sozialgesetzbuch
-// - Sozialverwaltungsverfahren …") and only one law may match.
+// indexed regulations: every written word must be in the document title
+// ("Zehnten Buches Sozialgesetzbuch" → "Zehntes Buch Sozialgesetzbuch -
+// Sozialverwaltungsverfahren …", "Ersten Buches Sozialgesetzbuch" →
+// "Sozialgesetzbuch (SGB) Erstes Buch (I) …"), and only one law may match:
+// an ambiguous title stays unresolved.
 func (x *indexNorms) LawByTitle(ctx context.Context, title string) (string, bool, error) {
 	titles, err := x.lawTitles(ctx)
 	if err != nil {
@@ -144,7 +172,7 @@ func (x *indexNorms) LawByTitle(ctx context.Context, title string) (string, bool
 	}
 	found := ""
 	for _, t := range titles {
-		if len(t.words) < len(want) || !equalWords(t.words[:len(want)], want) {
+		if !containsWords(t.words, want) {
 			continue
 		}
 		if found != "" && found != t.law {
@@ -183,9 +211,10 @@ func (x *indexNorms) lawTitles(ctx context.Context) ([]lawTitle, error) {
 	return titles, nil
 }
 
-func equalWords(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
+// containsWords reports whether every word of want is in words.
+func containsWords(words, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(words, w) {
 			return false
 		}
 	}
@@ -200,8 +229,10 @@ func titleWords(title string) []string {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	}) {
 		w = strings.ToLower(w)
-		if s, err := snowball.Stem(w, "german", true); err == nil && s != "" {
-			w = s
+		if len(w) > 3 {
+			env := snowballstem.NewEnv(w)
+			german.Stem(env)
+			w = env.Current()
 		}
 		out = append(out, w)
 	}

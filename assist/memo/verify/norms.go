@@ -69,9 +69,7 @@ const maxNormText = 1 << 20
 const maxListItems = 50
 
 var (
-	// prefixRe finds where a reference starts.
-	prefixRe = regexp.MustCompile(`§§?|\b(?:Art\.|Artikel\b|Artt\.|Anlagen?\b)`)
-	numRe    = regexp.MustCompile(`^\s*(\d{1,4}[a-z]?)\b`)
+	numRe = regexp.MustCompile(`^\s*(\d{1,4}[a-z]?)\b`)
 	// qualRe reads "Abs. 1", "Absatz 1", "Satz 2", "S. 2", "Nr. 3",
 	// "Nummer 3", and tolerates (and drops) Halbsatz and Buchstabe. A list
 	// of values ("Abs. 1 und 2") keeps the first.
@@ -137,11 +135,10 @@ func ParseNorms(text string) []Norm {
 	var out []Norm
 	pos := 0
 	for pos < len(text) {
-		loc := prefixRe.FindStringIndex(text[pos:])
-		if loc == nil {
+		start, end := nextPrefix(text, pos)
+		if start < 0 {
 			break
 		}
-		start, end := pos+loc[0], pos+loc[1]
 		norms, next := parseAt(text, start, end)
 		out = append(out, norms...)
 		if next <= end {
@@ -151,6 +148,41 @@ func ParseNorms(text string) []Norm {
 	}
 	resolveContext(text, out)
 	return out
+}
+
+// prefixes start a reference, longest first.
+var prefixes = []string{"§§", "§", "Artikel", "Artt.", "Art.", "Anlagen", "Anlage"}
+
+// nextPrefix returns the span of the next reference prefix at or after
+// pos, or -1. Words must stand alone ("Artikel", not "Artikelserie"; not
+// "Hauptanlage"). A plain scan, because a regular expression with word
+// boundaries costs a backtracking pass over every memo.
+func nextPrefix(text string, pos int) (int, int) {
+	for pos < len(text) {
+		i := strings.IndexAny(text[pos:], "§A")
+		if i < 0 {
+			return -1, -1
+		}
+		i += pos
+		for _, p := range prefixes {
+			if !strings.HasPrefix(text[i:], p) {
+				continue
+			}
+			end := i + len(p)
+			if p[0] == 'A' {
+				if r, _ := utf8.DecodeLastRuneInString(text[:i]); i > 0 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+					break
+				}
+				if r, _ := utf8.DecodeRuneInString(text[end:]); end < len(text) && p[len(p)-1] != '.' && unicode.IsLetter(r) {
+					continue
+				}
+			}
+			return i, end
+		}
+		_, size := utf8.DecodeRuneInString(text[i:])
+		pos = i + size
+	}
+	return -1, -1
 }
 
 // parseAt parses one reference whose prefix spans text[start:end] and
@@ -181,7 +213,7 @@ func parseAt(text string, start, end int) ([]Norm, int) {
 	readItem := func(num string) {
 		it := item{section: kind + " " + num}
 		for {
-			m := qualRe.FindStringSubmatchIndex(text[pos:])
+			m := qualRe.FindStringSubmatchIndex(ahead(text, pos))
 			if m == nil {
 				break
 			}
@@ -209,7 +241,7 @@ func parseAt(text string, start, end int) ([]Norm, int) {
 		}
 		items = append(items, it)
 	}
-	m := numRe.FindStringSubmatchIndex(text[pos:])
+	m := numRe.FindStringSubmatchIndex(ahead(text, pos))
 	if m == nil {
 		return nil, end
 	}
@@ -218,7 +250,7 @@ func parseAt(text string, start, end int) ([]Norm, int) {
 	readItem(num)
 	if plural {
 		for len(items) < maxListItems {
-			s := sepRe.FindStringSubmatchIndex(text[pos:])
+			s := sepRe.FindStringSubmatchIndex(ahead(text, pos))
 			if s == nil {
 				break
 			}
@@ -228,13 +260,13 @@ func parseAt(text string, start, end int) ([]Norm, int) {
 		}
 	}
 	law, title := "", ""
-	if s := sgbRe.FindStringSubmatchIndex(text[pos:]); s != nil {
+	if s := sgbRe.FindStringSubmatchIndex(ahead(text, pos)); s != nil {
 		law = normaliseSGB(text[pos+s[2] : pos+s[3]])
 		pos += s[1]
-	} else if s := abbrRe.FindStringSubmatchIndex(text[pos:]); s != nil && isAbbreviation(text[pos+s[2]:pos+s[3]]) {
+	} else if s := abbrRe.FindStringSubmatchIndex(ahead(text, pos)); s != nil && isAbbreviation(text[pos+s[2]:pos+s[3]]) {
 		law = text[pos+s[2] : pos+s[3]]
 		pos += s[1]
-	} else if s := titleRe.FindStringSubmatchIndex(text[pos:]); s != nil {
+	} else if s := titleRe.FindStringSubmatchIndex(ahead(text, pos)); s != nil {
 		title = text[pos+s[2] : pos+s[3]]
 		pos += s[1]
 	}
@@ -340,4 +372,27 @@ func altLaw(law string) string {
 		}
 	}
 	return ""
+}
+
+// lookahead bounds what the anchored expressions of parseAt see: a
+// reference's qualifiers and law follow within a few dozen bytes, and the
+// regexp engine's cost grows with the input it is given, not with what it
+// matches.
+const lookahead = 240
+
+func ahead(text string, pos int) string {
+	end := min(len(text), pos+lookahead)
+	// Do not cut a word (or a rune) in two at the window's end.
+	for end < len(text) && end > pos && !isBoundary(text, end) {
+		end--
+	}
+	return text[pos:end]
+}
+
+func isBoundary(text string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	if !utf8.RuneStart(text[i]) {
+		return false
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 }

@@ -50,7 +50,6 @@ var (
 	afterQuoteRe = regexp.MustCompile(`^\s*[,.;:]?\s*(\[[^\]]{1,40}\])`)
 	// ellipsisRe splits a quotation at omissions.
 	ellipsisRe = regexp.MustCompile(`\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\)|…|\.\.\.`)
-	hyphenRe   = regexp.MustCompile(`(\p{Ll})-\s*\n\s*(\p{Ll})`)
 )
 
 // checkedSections are the sections where a statement naming a norm must
@@ -142,6 +141,7 @@ type checker struct {
 	sources map[int]*memo.Source
 	order   []int             // source numbers in given order
 	normed  map[int]string    // normalised source texts, built on first quote
+	keys    map[int][2]string // LawKey and SectionKey of the sources, built on first norm
 	known   map[string]bool   // norm key → exists, for this call
 	titles  map[string]string // title → law ("" when unknown), for this call
 }
@@ -370,9 +370,15 @@ func (c *checker) exists(ctx context.Context, n Norm) (bool, error) {
 // covers all of them.
 func (c *checker) normSource(n Norm) int {
 	law, sec := LawKey(n.Law), SectionKey(n.Section)
+	if c.keys == nil {
+		c.keys = make(map[int][2]string, len(c.sources))
+		for n, s := range c.sources {
+			c.keys[n] = [2]string{LawKey(s.Cite.Law), SectionKey(s.Cite.Section)}
+		}
+	}
 	for _, num := range c.order {
 		cite := c.sources[num].Cite
-		if LawKey(cite.Law) != law || SectionKey(cite.Section) != sec {
+		if k := c.keys[num]; k[0] != law || k[1] != sec {
 			continue
 		}
 		if n.Paragraph != "" && cite.Paragraph != "" && n.Paragraph != cite.Paragraph {
@@ -432,10 +438,47 @@ var quoteMarks = strings.NewReplacer(
 // collapsed, case is folded, and punctuation at the edges is dropped (a
 // quote often ends where the source's sentence goes on).
 func normalise(s string) string {
-	s = hyphenRe.ReplaceAllString(s, "$1$2")
+	s = dehyphenate(s)
 	s = quoteMarks.Replace(s)
 	s = strings.ToLower(strings.Join(strings.Fields(s), " "))
 	return strings.Trim(s, ` .,;:!?"'`)
+}
+
+// dehyphenate joins words hyphenated at a line break ("berück-\nsichtigende")
+// when both sides are lower case, so that compounds with a real hyphen
+// ("Wohngeld-\nGesetz") keep it.
+func dehyphenate(s string) string {
+	if !strings.Contains(s, "-") || !strings.Contains(s, "\n") {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' || i == 0 {
+			continue
+		}
+		j, newline := i+1, false
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n') {
+			newline = newline || s[j] == '\n'
+			j++
+		}
+		if !newline || j == len(s) {
+			continue
+		}
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[j:])
+		if !unicode.IsLower(before) || !unicode.IsLower(after) {
+			continue
+		}
+		b.WriteString(s[last:i])
+		last = j
+		i = j - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 func parseMarkers(text string) []marker {

@@ -113,8 +113,8 @@ func TestCheckSection(t *testing.T) {
 		},
 		{
 			name: "a quote that stands in another source names that source", key: memo.SectionWuerdigung,
-			text:        "Die Behörde hält fest: „Die Bruttokaltmiete beträgt 720 Euro“ [1].",
-			wantStatus:  memo.StatusFailed, wantKinds: []memo.FindingKind{memo.FindingQuoteNotFound},
+			text:       "Die Behörde hält fest: „Die Bruttokaltmiete beträgt 720 Euro“ [1].",
+			wantStatus: memo.StatusFailed, wantKinds: []memo.FindingKind{memo.FindingQuoteNotFound},
 			wantMessage: "Zitat nicht in Quelle [1] belegt (steht in Quelle [3])", wantSources: []int{1},
 		},
 		{
