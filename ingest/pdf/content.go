@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	lpdf "github.com/ledongthuc/pdf"
 )
@@ -13,13 +14,33 @@ import (
 // spacing, size the effective font size.
 type glyph struct {
 	x, y, w, size float64
-	s             string
+	// s is the glyph's text, at most glyphText bytes (a letter, a
+	// ligature): kept inline so that glyphs hold no pointers, which makes
+	// sorting and copying them cheap for the garbage collector.
+	s  [glyphText]byte
+	sn uint8
 	// space reports that the content stream showed a space glyph right
 	// after this one; the space itself is dropped so that it cannot hide
 	// a column gutter.
 	space bool
 	seq   int32 // position in the content stream, set by buildSegments
 }
+
+const glyphText = 14
+
+// setText stores t, cut at a rune boundary if it is longer than fits.
+func (g *glyph) setText(t string) {
+	if len(t) > glyphText {
+		n := glyphText
+		for n > 0 && !utf8.RuneStart(t[n]) {
+			n--
+		}
+		t = t[:n]
+	}
+	g.sn = uint8(copy(g.s[:], t))
+}
+
+func (g *glyph) text() []byte { return g.s[:g.sn] }
 
 // matrix is an affine transform [a b c d e f] as in PDF: x' = a*x + c*y + e,
 // y' = b*x + d*y + f.
@@ -247,7 +268,9 @@ func (in *interpreter) run(strm, res lpdf.Value, ctm matrix, depth int, resKey s
 					in.glyphs[n-1].space = true
 				}
 			} else if len(in.glyphs) < maxGlyphsPage {
-				in.glyphs = append(in.glyphs, glyph{x: m[4] + adv*ux, y: m[5] + adv*uy, w: w0 * g.tfs * g.th * sx, size: sy, s: d.text})
+				gl := glyph{x: m[4] + adv*ux, y: m[5] + adv*uy, w: w0 * g.tfs * g.th * sx, size: sy}
+				gl.setText(d.text)
+				in.glyphs = append(in.glyphs, gl)
 			}
 			tx := w0*g.tfs + g.tc
 			if step == 1 && code == ' ' {

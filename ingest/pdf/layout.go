@@ -265,7 +265,7 @@ func sameRun(a, b *run) bool {
 		return false
 	}
 	for i := range a.glyphs {
-		if a.glyphs[i].s != b.glyphs[i].s {
+		if a.glyphs[i].s != b.glyphs[i].s || a.glyphs[i].sn != b.glyphs[i].sn {
 			return false
 		}
 	}
@@ -280,7 +280,7 @@ func dedupe(ln []glyph) []glyph {
 		dup := false
 		for k := len(out) - 1; k >= 0 && k >= len(out)-4; k-- {
 			p := out[k]
-			if p.s == g.s && math.Abs(p.x-g.x) < 0.2*g.size && math.Abs(p.y-g.y) < 0.2*g.size {
+			if p.s == g.s && p.sn == g.sn && math.Abs(p.x-g.x) < 0.2*g.size && math.Abs(p.y-g.y) < 0.2*g.size {
 				dup = true
 				break
 			}
@@ -303,7 +303,7 @@ func (s *segment) finish() {
 				b.WriteByte(' ')
 			}
 		}
-		b.WriteString(g.s)
+		b.Write(g.text())
 		if i == 0 || g.x+g.w > end {
 			end = g.x + g.w
 		}
