@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"amtsassist/assist"
 	"amtsassist/assist/memo"
@@ -21,14 +22,23 @@ const rrfK = 60
 
 // retrieve searches the regulations (federal law and the authority's own)
 // and, when attachments are given, exactly those case documents of the
-// authority. Two queries run per corpus, the Betreff with the clerk's
-// question and the facts, because the question names the legal point and
-// the facts the circumstances; their rankings are fused by reciprocal rank.
+// authority. Several queries run per corpus: the Betreff with the clerk's
+// question, each part of the question on its own (a question about
+// entitlement, household and amount needs the norms of all three, and one
+// long query lets the best-matching part drown the others), and the facts,
+// at half weight, because they name circumstances rather than legal
+// points. The rankings are fused by reciprocal rank.
 func (s *Service) retrieve(ctx context.Context, req memo.Request) ([]memo.Source, error) {
-	queries := []string{
-		strings.TrimSpace(req.Betreff + "\n" + req.Instructions),
-		clip(strings.TrimSpace(req.Facts), maxQueryBytes),
+	type query struct {
+		text    string
+		weight  float64
+		heading bool // match the question's words against headings
 	}
+	queries := []query{{strings.TrimSpace(req.Betreff + "\n" + req.Instructions), 1, false}}
+	for _, p := range questionParts(req.Instructions) {
+		queries = append(queries, query{p, 1, true})
+	}
+	queries = append(queries, query{clip(strings.TrimSpace(req.Facts), maxQueryBytes), 0.5, false})
 	k := min(2*s.cfg.MaxSources, rag.MaxK)
 	filters := []rag.Filter{{Corpus: []assist.Corpus{assist.CorpusRegulations}, Authority: []string{"", req.Authority}}}
 	if len(req.Attachments) > 0 {
@@ -41,29 +51,49 @@ func (s *Service) retrieve(ctx context.Context, req memo.Request) ([]memo.Source
 	}
 	byID := map[string]*fused{}
 	order := 0
+	// leads holds, per question part and corpus, the ids of its best hits.
+	var leads [][]string
 	for _, f := range filters {
 		for _, q := range queries {
-			if q == "" {
+			if q.text == "" {
 				continue
 			}
-			hits, err := s.ret.Search(ctx, rag.Query{Text: q, K: k, Filter: f})
+			hits, err := s.ret.Search(ctx, rag.Query{Text: q.text, K: k, Filter: f})
 			if err != nil {
 				return nil, err
 			}
-			for rank, h := range hits {
+			kept := hits[:0]
+			for _, h := range hits {
 				if !f.Match(&h.Chunk) {
 					// Defence in depth: a backend that ignored the filter
 					// must not leak another authority's documents.
 					s.log.ErrorContext(ctx, "index returned a chunk outside the filter", "chunk", h.Chunk.ID)
 					continue
 				}
+				kept = append(kept, h)
+			}
+			hits = kept
+			if q.heading {
+				// A § whose heading names what the question part asks
+				// ("wohngeldberechtigt" → "Wohngeldberechtigung") is the
+				// norm on that point, however its text scores.
+				sort.SliceStable(hits, func(a, b int) bool {
+					return headingMatches(q.text, hits[a].Chunk.Citation.Heading) && !headingMatches(q.text, hits[b].Chunk.Citation.Heading)
+				})
+				var lead []string
+				for _, h := range hits[:min(leadsPerPart, len(hits))] {
+					lead = append(lead, h.Chunk.ID)
+				}
+				leads = append(leads, lead)
+			}
+			for rank, h := range hits {
 				e := byID[h.Chunk.ID]
 				if e == nil {
 					e = &fused{src: sourceOf(h), first: order}
 					order++
 					byID[h.Chunk.ID] = e
 				}
-				e.score += 1 / float64(rrfK+rank+1)
+				e.score += q.weight / float64(rrfK+rank+1)
 			}
 		}
 	}
@@ -77,12 +107,112 @@ func (s *Service) retrieve(ctx context.Context, req memo.Request) ([]memo.Source
 		}
 		return all[a].first < all[b].first
 	})
+	// Every part of the question first gets its best hits, round by round,
+	// so that a three-part question is answered from three norms and not
+	// from the one passage that mentions everything.
+	placed := map[string]bool{}
+	ordered := make([]*fused, 0, len(all))
+	for r := range leadsPerPart {
+		for _, lead := range leads {
+			if r < len(lead) && !placed[lead[r]] {
+				placed[lead[r]] = true
+				ordered = append(ordered, byID[lead[r]])
+			}
+		}
+	}
+	for _, e := range all {
+		if !placed[e.src.ChunkID] {
+			ordered = append(ordered, e)
+		}
+	}
+	all = ordered
 	out := make([]memo.Source, 0, len(all))
 	for _, e := range all {
 		e.src.Score = e.score
 		out = append(out, e.src)
 	}
 	return out, nil
+}
+
+// leadsPerPart is how many best hits of each question part go first.
+const leadsPerPart = 2
+
+// minHeadingWord is the shortest word compared with headings: long
+// compounds ("Wohngeldberechtigung", "Haushaltsmitglieder") are specific,
+// short words ("Wohngeld") are in every heading of a law.
+const minHeadingWord = 12
+
+// headingMatches reports whether a long word of the question and a long
+// word of the heading share all but their inflection: a common prefix
+// missing at most four letters of the shorter word.
+func headingMatches(question, heading string) bool {
+	if heading == "" {
+		return false
+	}
+	hw := longWords(heading)
+	for _, q := range longWords(question) {
+		for _, h := range hw {
+			n := 0
+			for n < len(q) && n < len(h) && q[n] == h[n] {
+				n++
+			}
+			if n >= min(len(q), len(h))-4 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func longWords(s string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len(w) >= minHeadingWord {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// maxQuestionParts bounds the sub-queries of one question.
+const maxQuestionParts = 6
+
+// questionParts splits the clerk's question into its parts: sentences, and
+// within a sentence the clauses joined by a comma or "und"/"sowie" that
+// carry a question of their own. Parts shorter than three words are
+// merged into the previous one.
+func questionParts(q string) []string {
+	var parts []string
+	flush := func(p string) {
+		p = strings.Trim(strings.TrimSpace(p), ",;:")
+		if p == "" {
+			return
+		}
+		if len(strings.Fields(p)) < 3 && len(parts) > 0 {
+			parts[len(parts)-1] += " " + p
+			return
+		}
+		parts = append(parts, p)
+	}
+	for _, sentence := range strings.FieldsFunc(q, func(r rune) bool { return r == '?' || r == '.' || r == '!' || r == '\n' || r == ';' }) {
+		start := 0
+		words := strings.Fields(sentence)
+		for i, w := range words {
+			lw := strings.ToLower(strings.TrimRight(w, ","))
+			if i > start && (lw == "und" || lw == "sowie" || lw == "oder" || strings.HasSuffix(words[i-1], ",")) {
+				flush(strings.Join(words[start:i], " "))
+				start = i
+				if lw == "und" || lw == "sowie" || lw == "oder" {
+					start = i + 1
+				}
+			}
+		}
+		flush(strings.Join(words[min(start, len(words)):], " "))
+	}
+	if len(parts) > maxQuestionParts {
+		parts = parts[:maxQuestionParts]
+	}
+	return parts
 }
 
 func sourceOf(h rag.Hit) memo.Source {
