@@ -215,19 +215,59 @@ func (in *interpreter) fontFor(res lpdf.Value, resKey, name string) *font {
 }
 
 func (in *interpreter) lookupFont(res lpdf.Value, name string) *font {
-	v := res.Key("Font").Key(name)
+	fonts := res.Key("Font")
+	// The printed font resource dictionary shows each font as a reference
+	// ("/F1 12 0 R"): that names the font object without resolving it,
+	// which the library does by parsing it anew every time.
+	key := ""
+	if ref, ok := fontRefOf(fonts.String(), name); ok {
+		key = ref
+		if f, ok := in.fonts[key]; ok {
+			return f
+		}
+	}
+	v := fonts.Key(name)
 	if v.IsNull() {
 		return nil
 	}
-	// Value does not expose object identity; its printed form names the
-	// referenced objects (widths, ToUnicode stream) and is a good key.
-	key := v.String()
-	if f, ok := in.fonts[key]; ok {
-		return f
+	if key == "" {
+		// A direct font dictionary: its printed form names the objects
+		// it refers to (widths, ToUnicode stream) and is a good key.
+		key = v.String()
+		if f, ok := in.fonts[key]; ok {
+			return f
+		}
 	}
 	f := newFont(v)
 	in.fonts[key] = f
 	return f
+}
+
+// fontRefOf finds "/name N G R" in a printed dictionary and returns
+// "N G R".
+func fontRefOf(dict, name string) (string, bool) {
+	pat := "/" + name + " "
+	for off := 0; ; {
+		i := strings.Index(dict[off:], pat)
+		if i < 0 {
+			return "", false
+		}
+		rest := dict[off+i+len(pat):]
+		off += i + len(pat)
+		f := strings.Fields(rest)
+		if len(f) >= 3 && strings.TrimRight(f[2], ">") == "R" && isDigits(f[0]) && isDigits(f[1]) {
+			return f[0] + " " + f[1] + " R", true
+		}
+	}
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // run interprets one content stream with its resources under ctm.
