@@ -30,10 +30,9 @@ type vocabulary struct {
 
 // compoundInfo is what the vocabulary says about one query word.
 type compoundInfo struct {
-	expTerms []string // indexed compounds containing the word
-	exp      []uint32 // their term ids
-	variant  string   // spelling with or without a linking s
-	parts    []string // known modifier and head of the word
+	exp     []uint32 // term ids of indexed compounds containing the word
+	variant string   // spelling with or without a linking s
+	parts   []string // known modifier and head of the word
 }
 
 // compounds returns the compound information for query word q, computed
@@ -44,8 +43,7 @@ func (ix *Index) compounds(v *vocabulary, q string) *compoundInfo {
 	}
 	ci := &compoundInfo{variant: ix.variant(q)}
 	if params.expandWeight > 0 && len(q) >= params.minExpand {
-		ci.expTerms = ix.expansions(v, q, params.maxExpand)
-		for _, t := range ci.expTerms {
+		for _, t := range ix.expansions(v, q, params.maxExpand) {
 			ci.exp = append(ci.exp, ix.termIDs[t])
 		}
 	}

@@ -327,7 +327,7 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 			add(id, qtf, params.pairWeight)
 		}
 	}
-	qts = ix.compoundTerms(qts, qwords, qcounts, n, pow)
+	qts = ix.compoundTerms(qts, qwords, n, pow)
 	if len(qts) == 0 {
 		return nil
 	}
@@ -470,12 +470,22 @@ func (ix *Index) analyzeWithPairs(text string, emit func(term string, pair uint6
 // compoundTerms adds, for every query word, the indexed compounds that
 // contain it and, for long query words, their known parts, each with a
 // fraction of the weight the word would have.
-func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[string]int, n, pow float64) []queryTerm {
+func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, n, pow float64) []queryTerm {
 	if params.expandWeight == 0 && params.splitWeight == 0 {
 		return qts
 	}
 	v := ix.vocab()
-	seen := map[string]bool{}
+	// Terms already in the query, by id: a related term is added once.
+	seen := make(map[uint32]struct{}, 4*len(qts))
+	for _, qt := range qts {
+		seen[qt.id] = struct{}{}
+	}
+	addNew := func(id uint32, w float64) {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			qts = append(qts, queryTerm{id: id, weight: w})
+		}
+	}
 	idfOf := func(df float64) float64 {
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
 		if pow != 1 {
@@ -496,27 +506,17 @@ func (ix *Index) compoundTerms(qts []queryTerm, qwords []string, qcounts map[str
 				df += float64(ix.df[id])
 			}
 			w := params.expandWeight * idfOf(min(df, n))
-			for i, id := range ci.exp {
-				t := ci.expTerms[i]
-				if qcounts[t] > 0 || seen[t] {
-					continue
-				}
-				seen[t] = true
-				qts = append(qts, queryTerm{id: id, weight: w})
+			for _, id := range ci.exp {
+				addNew(id, w)
 			}
 		}
-		if t := ci.variant; t != "" && qcounts[t] == 0 && !seen[t] {
-			seen[t] = true
-			id := ix.termIDs[t]
-			qts = append(qts, queryTerm{id: id, weight: idfOf(float64(ix.df[id]))})
+		if ci.variant != "" {
+			id := ix.termIDs[ci.variant]
+			addNew(id, idfOf(float64(ix.df[id])))
 		}
 		for _, t := range ci.parts {
-			if qcounts[t] > 0 || seen[t] {
-				continue
-			}
-			seen[t] = true
 			id := ix.termIDs[t]
-			qts = append(qts, queryTerm{id: id, weight: params.splitWeight * idfOf(float64(ix.df[id]))})
+			addNew(id, params.splitWeight*idfOf(float64(ix.df[id])))
 		}
 	}
 	return qts
