@@ -2,6 +2,7 @@ package lexical
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -366,9 +367,36 @@ func (ix *Index) Search(query string, opts SearchOptions) []Scored {
 
 // collect picks the top k of the touched slots, honouring Accept and Group.
 func (ix *Index) collect(sc *searchScratch, scores []float64, touched []uint32, k int, opts SearchOptions) []Scored {
-	// A max-heap over all touched slots, built in O(n), popped until k
-	// results are found: Accept and Group run only for the few popped, and
-	// no map over all passages is needed.
+	// Usually the best few passages already hold K distinct, accepted
+	// groups: keep the best 4·K in a bounded min-heap (one comparison for
+	// most passages) and look there first. Only if that is not enough,
+	// fall back to a max-heap over everything, popped until K are found.
+	// Accept and Group run only for candidates taken in score order.
+	m := 4 * k
+	if m < len(touched) {
+		h := sc.cands[:0]
+		for _, s := range touched {
+			c := Scored{Doc: ix.slots[s].doc, Score: scores[s]}
+			if len(h) < m {
+				h = append(h, c)
+				siftUpMin(h, len(h)-1)
+			} else if better(c, h[0]) {
+				h[0] = c
+				siftDownMin(h, 0)
+			}
+		}
+		slices.SortFunc(h, func(x, y Scored) int {
+			if better(x, y) {
+				return -1
+			}
+			return 1
+		})
+		out := ix.take(sc, h, k, opts, func(h []Scored) (Scored, []Scored) { return h[0], h[1:] })
+		sc.cands = h[:0]
+		if len(out) == k {
+			return out
+		}
+	}
 	h := sc.cands[:0]
 	for _, s := range touched {
 		h = append(h, Scored{Doc: ix.slots[s].doc, Score: scores[s]})
@@ -376,6 +404,20 @@ func (ix *Index) collect(sc *searchScratch, scores []float64, touched []uint32, 
 	for i := len(h)/2 - 1; i >= 0; i-- {
 		siftDown(h, i)
 	}
+	out := ix.take(sc, h, k, opts, func(h []Scored) (Scored, []Scored) {
+		top := h[0]
+		h[0] = h[len(h)-1]
+		h = h[:len(h)-1]
+		siftDown(h, 0)
+		return top, h
+	})
+	sc.cands = h[:0]
+	return out
+}
+
+// take draws candidates best first with next until k accepted results of
+// distinct groups are found or the candidates run out.
+func (ix *Index) take(sc *searchScratch, h []Scored, k int, opts SearchOptions, next func([]Scored) (Scored, []Scored)) []Scored {
 	if opts.Group != nil {
 		if sc.best == nil {
 			sc.best = map[uint32]int{}
@@ -384,25 +426,52 @@ func (ix *Index) collect(sc *searchScratch, scores []float64, touched []uint32, 
 	}
 	out := make([]Scored, 0, min(k, len(h)))
 	for len(h) > 0 && len(out) < k {
-		top := h[0]
-		h[0] = h[len(h)-1]
-		h = h[:len(h)-1]
-		siftDown(h, 0)
-		doc := top.Doc
-		if opts.Accept != nil && !opts.Accept(doc) {
+		var c Scored
+		c, h = next(h)
+		if opts.Accept != nil && !opts.Accept(c.Doc) {
 			continue
 		}
 		if opts.Group != nil {
-			g := opts.Group(doc)
+			g := opts.Group(c.Doc)
 			if _, dup := sc.best[g]; dup {
 				continue
 			}
 			sc.best[g] = 0
 		}
-		out = append(out, Scored{Doc: doc, Score: top.Score})
+		out = append(out, c)
 	}
-	sc.cands = h[:0]
 	return out
+}
+
+// siftUpMin and siftDownMin maintain a min-heap (worst candidate at the
+// root) for the bounded selection.
+func siftUpMin(h []Scored, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !better(h[p], h[i]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func siftDownMin(h []Scored, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && better(h[l], h[r]) {
+			m = r
+		}
+		if !better(h[i], h[m]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }
 
 // siftDown restores the max-heap property (by better) below i.

@@ -206,3 +206,23 @@ func TestIndexCompoundLookupsFollowChanges(t *testing.T) {
 		t.Errorf("after removing the compound: %v, want doc 1 only", got)
 	}
 }
+
+func TestIndexGroupFindsGroupsBeyondTheBestPassages(t *testing.T) {
+	ix := lexical.NewIndex(lexical.German())
+	// Twenty strong passages of group 0, then one weak passage each of
+	// groups 1 and 2: K=3 must still reach the weak ones.
+	for d := range uint32(20) {
+		ix.Add(d, "Wohngeld Wohngeld Wohngeld Antrag")
+	}
+	ix.Add(100, "Wohngeld und viele andere Worte in einem langen Absatz über Verfahren")
+	ix.Add(200, "Antrag und viele andere Worte in einem langen Absatz über Verfahren")
+	group := func(d uint32) uint32 { return d / 100 }
+	got := ix.Search("Wohngeld Antrag", lexical.SearchOptions{K: 3, Group: group})
+	if len(got) != 3 || got[0].Doc != 0 || group(got[1].Doc) == 0 || group(got[2].Doc) == 0 {
+		t.Errorf("Search = %v, want doc 0 then docs 100 and 200", got)
+	}
+	got = ix.Search("Wohngeld Antrag", lexical.SearchOptions{K: 3, Group: group, Accept: func(d uint32) bool { return d != 200 }})
+	if len(got) != 2 {
+		t.Errorf("Search with Accept = %v, want two groups", got)
+	}
+}
