@@ -69,25 +69,32 @@ const maxNormText = 1 << 20
 const maxListItems = 50
 
 var (
-	numRe = regexp.MustCompile(`^\s*(\d{1,4}[a-z]?)\b`)
+	numRe = mustCompile(`^\s*(\d{1,4}[a-z]?)\b`)
 	// qualRe reads "Abs. 1", "Absatz 1", "Satz 2", "S. 2", "Nr. 3",
 	// "Nummer 3", and tolerates (and drops) Halbsatz and Buchstabe. A list
 	// of values ("Abs. 1 und 2") keeps the first.
-	qualRe = regexp.MustCompile(`^\s*(Abs\.|Absatz|Satz|S\.|Nr\.|Nummer|Halbs\.|Halbsatz|Buchst\.|Buchstabe|lit\.)\s*(\d{1,4}[a-z]?|[a-z]\)?)((?:\s*(?:,|und|oder|bis|u\.)\s*\d{1,4}[a-z]?\b)*)`)
+	qualRe = mustCompile(`^\s*(Abs\.|Absatz|Satz|S\.|Nr\.|Nummer|Halbs\.|Halbsatz|Buchst\.|Buchstabe|lit\.)\s*(\d{1,4}[a-z]?|[a-z]\)?)((?:\s*(?:,|und|oder|bis|u\.)\s*\d{1,4}[a-z]?\b)*)`)
 	// sepRe continues a list after §§: "§§ 28, 35", "§§ 9 bis 11",
 	// "§§ 1 und § 2".
-	sepRe = regexp.MustCompile(`^\s*(,|und|sowie|oder|bis|u\.)\s*(?:§\s*)?(\d{1,4}[a-z]?)\b`)
+	sepRe = mustCompile(`^\s*(,|und|sowie|oder|bis|u\.)\s*(?:§\s*)?(\d{1,4}[a-z]?)\b`)
 	// sgbRe reads a Sozialgesetzbuch book: "SGB X", "SGB 10", "SGB I".
-	sgbRe = regexp.MustCompile(`^\s+(?:(?:des|der|dem)\s+)?(SGB\s*(?:[IVX]{1,4}|\d{1,2}))\b`)
+	sgbRe = mustCompile(`^[\t\p{Zs}]+(?:(?:des|der|dem)[\t\p{Zs}]+)?(SGB\s*(?:[IVX]{1,4}|\d{1,2}))\b`)
 	// abbrRe reads a candidate abbreviation; isAbbreviation decides.
-	abbrRe = regexp.MustCompile(`^\s+(?:(?:des|der|dem)\s+)?(\p{L}[\p{L}\d-]*\p{L}|\p{Lu}{2})`)
+	abbrRe = mustCompile(`^[\t\p{Zs}]+(?:(?:des|der|dem)[\t\p{Zs}]+)?(\p{L}[\p{L}\d-]*\p{L}|\p{Lu}{2})`)
 	// titleRe reads a law named by title: "des Wohngeldgesetzes", "des
 	// Zehnten Buches Sozialgesetzbuch", "der Verwaltungsgerichtsordnung".
-	titleRe = regexp.MustCompile(`^\s+(?:(?:des|der|dem)\s+)?((?:\p{Lu}[\p{L}-]*\s+){0,3}?\p{Lu}[\p{L}-]*(?:[Gg]esetz|[Gg]esetzes|[Gg]esetzbuch|[Gg]esetzbuches|[Gg]esetzbuchs|[Oo]rdnung|[Vv]erordnung))\b`)
+	titleRe = mustCompile(`^[\t\p{Zs}]+(?:(?:des|der|dem)[\t\p{Zs}]+)?((?:\p{Lu}[\p{L}-]*[\t\p{Zs}]+){0,3}?\p{Lu}[\p{L}-]*(?:[Gg]esetz|[Gg]esetzes|[Gg]esetzbuch|[Gg]esetzbuches|[Gg]esetzbuchs|[Oo]rdnung|[Vv]erordnung))\b`)
 	// connectorRe is the text between a bare reference and the next one
 	// whose law it shares: "§ 19 Abs. 1 i.V.m. § 17 WoGG".
-	connectorRe = regexp.MustCompile(`^\s*(?:,|und|sowie|oder|bzw\.|i\.\s?V\.\s?m\.|in Verbindung mit)?\s*$`)
+	connectorRe = mustCompile(`^\s*(?:,|und|sowie|oder|bzw\.|i\.\s?V\.\s?m\.|in Verbindung mit)?\s*$`)
 )
+
+// mustCompile compiles a pattern in which \s also matches Unicode spaces:
+// legal texts copied from the web put no-break spaces between "§" and the
+// number ("§\u00a019"), which RE2's \s does not match.
+func mustCompile(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(strings.ReplaceAll(pattern, `\s`, `[\s\p{Zs}]`))
+}
 
 // qualifier words that abbrRe must not take for a law.
 var notLaw = map[string]bool{
@@ -96,17 +103,28 @@ var notLaw = map[string]bool{
 }
 
 // isAbbreviation accepts a word as a law abbreviation when it has at least
-// two capitals ("WoGG", "BAföG", "GG", "SächsVwVfZG", "VwVfG"): ordinary
-// German words, which follow a reference in prose ("§ 19 regelt", "§ 19
-// Die …"), have at most one.
+// two capitals and no run of more than four lower-case letters ("WoGG",
+// "BAföG", "GG", "SächsVwVfZG", "VwVfG"): ordinary German words, which
+// follow a reference in prose ("§ 19 regelt", "§ 19 Die …"), have at most
+// one capital, and hyphenated titles ("De-Mail-Gesetzes") or compounds
+// ("IT-Sicherheit") have long lower-case runs.
 func isAbbreviation(w string) bool {
 	if notLaw[w] {
 		return false
 	}
-	upper := 0
+	upper, run := 0, 0
 	for _, r := range w {
-		if unicode.IsUpper(r) {
+		switch {
+		case unicode.IsUpper(r):
 			upper++
+			run = 0
+		case unicode.IsLower(r):
+			run++
+			if run > 4 {
+				return false
+			}
+		default:
+			run = 0
 		}
 	}
 	return upper >= 2
@@ -128,9 +146,6 @@ func isAbbreviation(w string) bool {
 func ParseNorms(text string) []Norm {
 	if len(text) > maxNormText {
 		text = text[:maxNormText]
-	}
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	var out []Norm
 	pos := 0

@@ -34,6 +34,12 @@ func TestParseNorms(t *testing.T) {
 		{"an Absatz list keeps the first Absatz", "§ 19 Abs. 1 und 2 WoGG", []string{"§ 19 Abs. 1 WoGG"}},
 		{"a lettered § is read", "§ 15a BAföG", []string{"§ 15a BAföG"}},
 		{"a word after a § is not a law", "§ 19 regelt Die Höhe", []string{"§ 19"}},
+		{"no-break spaces count as spaces", "gemäß §\u00a0159 Absatz\u00a01 Nummer\u00a05 SGB\u00a0X", []string{"§ 159 Abs. 1 Nr. 5 SGB X"}},
+		{"a hyphenated title is a title, not an abbreviation", "§ 5 des De-Mail-Gesetzes", []string{"§ 5 De-Mail-Gesetzes"}},
+		{"a hyphenated compound is not a law", "§ 3 IT-Sicherheit", []string{"§ 3"}},
+		{"a title does not run across lines", "§ 26 Inkrafttreten\n\nDiese Verordnung tritt in Kraft.", []string{"§ 26"}},
+		{"Artikel is read as Art.", "Artikel 20 Abs. 3 GG", []string{"Art. 20 Abs. 3 GG"}},
+		{"a word starting like a prefix is not one", "Die Artikelserie und die Anlagenbuchhaltung", nil},
 		{"a § sign without number is ignored", "das §-Zeichen und §§ allein", nil},
 		{"text without norms yields none", "Der Antrag ging am 3. März ein.", nil},
 	}
@@ -88,7 +94,7 @@ func FuzzParseNorms(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		for _, n := range verify.ParseNorms(text) {
-			if n.Start < 0 || n.End > len(text) || n.Start > n.End || text[n.Start:n.End] != n.Raw && len(text) <= 1<<20 && isValid(text) {
+			if n.Start < 0 || n.End > len(text) || n.Start > n.End || text[n.Start:n.End] != n.Raw {
 				t.Fatalf("norm %+v has offsets outside %q", n, text)
 			}
 		}

@@ -9,7 +9,6 @@ package verify
 
 import (
 	"context"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +30,11 @@ const FindingUnresolvedNorm memo.FindingKind = "unresolved_norm"
 // that a source says something verbatim.
 const MinQuoteWords = 4
 
+// MaxSectionBytes bounds the text of one section. A drafted section is a
+// few kilobytes; the limit keeps hostile or runaway output from making the
+// checks (quotes against every source) expensive.
+const MaxSectionBytes = 256 << 10
+
 // maxMarkerRange bounds the expansion of a marker range ("[1–3]"); a wider
 // one is reported as out of range as a whole rather than expanded.
 const maxMarkerRange = 100
@@ -42,14 +46,14 @@ const (
 
 var (
 	// markerRe finds "[1]", "[1, 3]", "[1–3]", "[1-3]", "[1; 2]".
-	markerRe = regexp.MustCompile(`\[\s*(\d{1,6}(?:\s*[,;–—-]\s*\d{1,6})*)\s*\]`)
+	markerRe = mustCompile(`\[\s*(\d{1,6}(?:\s*[,;–—-]\s*\d{1,6})*)\s*\]`)
 	// quoteRe finds „…“, "…", »…«, “…” and «…».
-	quoteRe = regexp.MustCompile(`„([^“”"„]+)[“”"]|"([^"]+)"|»([^«»]+)«|“([^”“]+)”|«([^«»]+)»`)
+	quoteRe = mustCompile(`„([^“”"„]+)[“”"]|"([^"]+)"|»([^«»]+)«|“([^”“]+)”|«([^«»]+)»`)
 	// afterQuoteRe reads the marker that belongs to a quote: right after
 	// it, at most behind a punctuation mark.
-	afterQuoteRe = regexp.MustCompile(`^\s*[,.;:]?\s*(\[[^\]]{1,40}\])`)
+	afterQuoteRe = mustCompile(`^\s*[,.;:]?\s*(\[[^\]]{1,40}\])`)
 	// ellipsisRe splits a quotation at omissions.
-	ellipsisRe = regexp.MustCompile(`\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\)|…|\.\.\.`)
+	ellipsisRe = mustCompile(`\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\)|…|\.\.\.`)
 )
 
 // checkedSections are the sections where a statement naming a norm must
@@ -81,8 +85,9 @@ var checkedSections = map[string]bool{memo.SectionSachverhalt: true, memo.Sectio
 // unverified sections count only when no section is verified.
 // Verification.Checked counts citations and checked quotations.
 //
-// Check returns an error only when norms fails (the error as returned, e.g.
-// Unavailable) or ctx ends; the findings are not errors.
+// Check returns an error only when a section exceeds MaxSectionBytes
+// (TooLarge), when norms fails (the error as returned, e.g. Unavailable) or
+// when ctx ends; the findings are not errors.
 func Check(ctx context.Context, sections []memo.Section, sources []memo.Source, norms Norms) ([]memo.Section, memo.Verification, error) {
 	c := &checker{
 		norms:   norms,
@@ -97,6 +102,12 @@ func Check(ctx context.Context, sections []memo.Section, sources []memo.Source, 
 		}
 		c.sources[n] = &sources[i]
 		c.order = append(c.order, n)
+	}
+	for _, s := range sections {
+		if len(s.Text) > MaxSectionBytes {
+			return nil, memo.Verification{}, assist.Errorf(assist.TooLarge, "verify memo",
+				"section %q has %d bytes of text; at most %d can be verified", s.Key, len(s.Text), MaxSectionBytes)
+		}
 	}
 	out := make([]memo.Section, len(sections))
 	sum := memo.Verification{ByKind: map[string]int{}}
@@ -294,23 +305,22 @@ func (c *checker) section(ctx context.Context, s memo.Section) (sectionResult, e
 
 	// Statements of law without a marker.
 	if checkedSections[s.Key] && len(norms) > 0 {
+		// Sentences, markers and norms are all in text order: one pass.
+		mi, ni := 0, 0
 		for _, sent := range sentences(text, norms) {
-			hasMarker := false
-			for _, m := range markers {
-				if m.start >= sent[0] && m.start < sent[1] {
-					hasMarker = true
-					break
-				}
+			for mi < len(markers) && markers[mi].start < sent[0] {
+				mi++
 			}
-			if hasMarker {
-				continue
+			for ni < len(norms) && norms[ni].Start < sent[0] {
+				ni++
 			}
-			for _, n := range norms {
-				if n.Start >= sent[0] && n.Start < sent[1] {
-					addFinding(memo.Finding{Kind: memo.FindingNoSources, Text: strings.TrimSpace(shorten(text[sent[0]:sent[1]])), Severity: severityWarning,
-						Message: "Aussage zu " + n.String() + " ohne Quellenangabe"})
-					break
-				}
+			if mi < len(markers) && markers[mi].start < sent[1] {
+				continue // the sentence has a marker
+			}
+			if ni < len(norms) && norms[ni].Start < sent[1] {
+				n := norms[ni]
+				addFinding(memo.Finding{Kind: memo.FindingNoSources, Text: strings.TrimSpace(shorten(text[sent[0]:sent[1]])), Severity: severityWarning,
+					Message: "Aussage zu " + n.String() + " ohne Quellenangabe"})
 			}
 		}
 	}
@@ -557,13 +567,13 @@ var abbreviations = map[string]bool{
 // sentence; markers right after the end belong to the sentence ("… WoGG.
 // [2]").
 func sentences(text string, norms []Norm) [][2]int {
+	// norms are in text order and do not overlap, and i only grows.
+	k := 0
 	inNorm := func(i int) bool {
-		for _, n := range norms {
-			if i >= n.Start && i < n.End {
-				return true
-			}
+		for k < len(norms) && norms[k].End <= i {
+			k++
 		}
-		return false
+		return k < len(norms) && norms[k].Start <= i
 	}
 	var out [][2]int
 	start := 0

@@ -299,12 +299,17 @@ func TestCheckSummaryCountsAndEvents(t *testing.T) {
 	}
 }
 
-func TestCheckReturnsLookupErrors(t *testing.T) {
+func TestCheckReturnsErrors(t *testing.T) {
 	norms := newFakeNorms()
 	norms.err = assist.Errorf(assist.Unavailable, "local search", "index closed")
 	_, _, err := verify.Check(context.Background(), []memo.Section{{Key: memo.SectionWuerdigung, Text: "§ 19 WoGG [1]"}}, testSources(), norms)
 	if assist.KindOf(err) != assist.Unavailable {
 		t.Errorf("error %v, want kind unavailable", err)
+	}
+	huge := strings.Repeat("„Das ist ein Zitat“ [1]. ", verify.MaxSectionBytes/20)
+	_, _, err = verify.Check(context.Background(), []memo.Section{{Key: memo.SectionWuerdigung, Text: huge}}, testSources(), newFakeNorms())
+	if assist.KindOf(err) != assist.TooLarge || !strings.Contains(assist.Message(err), "wuerdigung") {
+		t.Errorf("error %v, want too_large naming the section", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

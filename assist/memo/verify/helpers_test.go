@@ -1,5 +1,0 @@
-package verify_test
-
-import "unicode/utf8"
-
-func isValid(s string) bool { return utf8.ValidString(s) }
