@@ -75,6 +75,8 @@ type Config struct {
 	// "Authorization: Bearer <token>". Probes, metrics and the OpenAPI
 	// document stay open, as orchestrators and scrapers expect.
 	APIToken string
+	// Drafter drafts memos; nil answers the memo routes with 503.
+	Drafter Drafter
 }
 
 // Server is the HTTP API. It is an http.Handler; the caller owns the
@@ -164,6 +166,8 @@ func New(cfg Config) (*Server, error) {
 	v1.POST("/documents", s.postDocuments)
 	v1.POST("/tickets/import", s.importTickets)
 	v1.GET("/search", s.search)
+	v1.POST("/memos", s.postMemo)
+	v1.GET("/memos/:id", s.getMemo)
 	s.engine = e
 	return s, nil
 }

@@ -35,6 +35,7 @@ Usage:
   assist search [flags] QUERY          search the index
   assist stats [--json]                show what the index holds
   assist extract FILE                  print the text extracted from one document
+  assist draft [flags]                 draft a memo (Vermerk) with verified citations
   assist bench retrieval|pdf|ingest    run a benchmark suite on ../shared/data
 
 Run "assist COMMAND --help" for the flags of a command. Every command also
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdStats(ctx, rest, stdout, stderr, getenv)
 	case "extract":
 		err = cmdExtract(ctx, rest, stdout, stderr, getenv)
+	case "draft":
+		err = cmdDraft(ctx, rest, stdout, stderr, getenv)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr, getenv)
 	default:

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"amtsassist/assist/httpapi"
+	"amtsassist/assist/memo"
 	"amtsassist/cmd/internal/app"
 	"amtsassist/cmd/internal/config"
 	"amtsassist/cmd/internal/demo"
@@ -83,6 +84,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Retriever: a.Retriever, Index: a.Index, Ingester: a.Pipeline, Checks: a.Checks,
 		MaxBodyBytes: m.Config.MaxBodyBytes, MaxUploadBytes: m.Config.MaxUploadBytes,
 		Logger: m.Log, Version: version, APIToken: string(m.Config.APIToken),
+		Drafter: drafter{a},
 	})
 	if err != nil {
 		return err
@@ -135,4 +137,19 @@ func (m *Main) Close() error {
 		errs = append(errs, m.App.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// drafter adapts the memo service to the HTTP API's Drafter.
+type drafter struct{ a *app.App }
+
+func (d drafter) Prepare(ctx context.Context, req memo.Request) (httpapi.DraftJob, error) {
+	j, err := d.a.Memos.Prepare(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (d drafter) Memo(ctx context.Context, id string) (*memo.Memo, error) {
+	return d.a.MemoStore.Get(ctx, id)
 }

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 
 	"amtsassist/assist"
+	"amtsassist/assist/memo/draft"
 	"amtsassist/cmd/internal/config"
 	"amtsassist/ingest"
+	"amtsassist/prompts"
 	"amtsassist/rag"
 	"amtsassist/rag/local"
 )
@@ -24,6 +26,9 @@ type App struct {
 	Checks    map[string]assist.Checker
 	Pipeline  *ingest.Pipeline
 	Retriever *rag.Retriever
+	Chat      assist.ChatModel // nil: no chat model configured
+	Memos     *draft.Service
+	MemoStore *draft.Store
 }
 
 // IndexDir is where the embedded index lives inside the data directory.
@@ -62,8 +67,36 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Retriever = &rag.Retriever{Index: ix, Embedder: a.Embedder}
+	if err := a.openMemos(cfg, log); err != nil {
+		ix.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
 // Close releases the index.
 func (a *App) Close() error { return a.Index.Close() }
+
+// openMemos builds the memo service: prompts (with the authorities'
+// overrides), the memo store in the data directory and, when configured,
+// the chat model, connected lazily so that its outage does not stop the
+// service (memos then fall back to extractive drafts where allowed).
+func (a *App) openMemos(cfg config.Config, log *slog.Logger) error {
+	ps, err := prompts.Load(cfg.PromptsDir)
+	if err != nil {
+		return err
+	}
+	store, err := draft.OpenStore(filepath.Join(cfg.DataDir, "memos"))
+	if err != nil {
+		return err
+	}
+	a.MemoStore = store
+	dc := draft.Config{Retriever: a.Retriever, Index: a.Index, Prompts: ps, Store: store, Options: memoOptions(cfg), Logger: log}
+	if cfg.ChatModel != "" {
+		lc := &lazyChat{cfg: cfg, log: log}
+		a.Chat, dc.Chat = lc, lc
+		a.Checks["chat"] = lc
+	}
+	a.Memos, err = draft.New(dc)
+	return err
+}
