@@ -459,10 +459,13 @@ func partnered(a, b []*segment) bool {
 }
 
 // numericTable reports whether right holds the figures of a table whose
-// rows start in left: row-aligned, and right mostly numbers. Statistical
+// rows start in left: every figure beside a label, and right mostly
+// numbers. Statistical
 // tables read best row by row (a label with its figures).
 func numericTable(left, right []*segment) bool {
-	if len(left) < 2 || len(right) < 2 || !partnered(left, right) || !partnered(right, left) {
+	// Only the figures need a row label beside them: labels may wrap
+	// onto lines of their own.
+	if len(left) < 2 || len(right) < 2 || !partnered(right, left) {
 		return false
 	}
 	numeric := 0
