@@ -21,6 +21,11 @@ const (
 	EmbeddingLength = 64
 	// ContextLength is the tiny model's context window in tokens.
 	ContextLength = 512
+	// LongContextLength is the context window of the long variant, for
+	// use cases whose prompts (system prompt plus retrieved sources) need
+	// many thousand tokens: the byte-level vocabulary makes every byte a
+	// token.
+	LongContextLength = 32768
 
 	blockCount  = 2
 	headCount   = 4
@@ -31,21 +36,24 @@ const (
 	seed        = 20261128
 )
 
-var (
-	ggufOnce  sync.Once
-	ggufBytes []byte
-	ggufErr   error
-)
-
-// tinyGGUF returns the GGUF bytes of the tiny model, generated once per
-// process: the weights come from a fixed seed, so every test process serves
-// the same model.
-func tinyGGUF() ([]byte, error) {
-	ggufOnce.Do(func() { ggufBytes, ggufErr = buildGGUF() })
-	return ggufBytes, ggufErr
+type ggufResult struct {
+	once sync.Once
+	data []byte
+	err  error
 }
 
-func buildGGUF() ([]byte, error) {
+var ggufs = map[int]*ggufResult{ContextLength: {}, LongContextLength: {}}
+
+// tinyGGUF returns the GGUF bytes of the tiny model with the given context
+// length, generated once per process: the weights come from a fixed seed,
+// so every test process serves the same model.
+func tinyGGUF(contextLength int) ([]byte, error) {
+	r := ggufs[contextLength]
+	r.once.Do(func() { r.data, r.err = buildGGUF(contextLength) })
+	return r.data, r.err
+}
+
+func buildGGUF(contextLength int) ([]byte, error) {
 	// WriteGGUF needs an *os.File (it seeks and writes tensors in parallel),
 	// so the model goes through a temporary file that is removed right away.
 	dir, err := os.MkdirTemp("", "amtsassist-gguf-*")
@@ -58,7 +66,7 @@ func buildGGUF() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ggml.WriteGGUF(f, tinyKV(), tinyTensors()); err != nil {
+	if err := ggml.WriteGGUF(f, tinyKV(contextLength), tinyTensors()); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write tiny gguf: %w", err)
 	}
@@ -68,7 +76,7 @@ func buildGGUF() ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func tinyKV() ggml.KV {
+func tinyKV(contextLength int) ggml.KV {
 	tokens := make([]string, vocabLength)
 	types := make([]int32, vocabLength)
 	for b, r := range byteRunes() {
@@ -82,7 +90,7 @@ func tinyKV() ggml.KV {
 		"general.name":                           "amtsassist-tiny",
 		"general.file_type":                      uint32(0), // all F32
 		"llama.block_count":                      uint32(blockCount),
-		"llama.context_length":                   uint32(ContextLength),
+		"llama.context_length":                   uint32(contextLength),
 		"llama.embedding_length":                 uint32(EmbeddingLength),
 		"llama.feed_forward_length":              uint32(ffnLength),
 		"llama.attention.head_count":             uint32(headCount),

@@ -40,6 +40,9 @@ import (
 // ModelName is the name under which the tiny model is created.
 const ModelName = "tiny"
 
+// LongModelName is the name of the long-context variant.
+const LongModelName = "tiny-long"
+
 // Server is a running Ollama server serving the tiny model.
 type Server struct {
 	// URL is the server's base URL, e.g. "http://127.0.0.1:40123".
@@ -51,6 +54,9 @@ type Server struct {
 	EmbeddingLength int
 	// ContextLength is the model's context window in tokens.
 	ContextLength int
+	// LongModel is the same tiny model with a context window of
+	// LongContextLength tokens, for prompts of many thousand bytes.
+	LongModel string
 
 	dir      string // OLLAMA_MODELS and HOME of the server
 	cmd      *exec.Cmd
@@ -225,21 +231,27 @@ func repoRoot() (string, bool) {
 // start serves dir's models with bin and creates the tiny model. A port
 // taken between choosing and binding it is retried.
 func start(bin, dir string) (*Server, error) {
-	gguf, err := tinyGGUF()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tiny.gguf"), gguf, 0o644); err != nil {
-		return nil, err
-	}
-	modelfile := "FROM ./tiny.gguf\n" +
-		"PARAMETER num_ctx " + strconv.Itoa(ContextLength) + "\n" +
-		"TEMPLATE \"\"\"" + chatTemplate + "\"\"\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "Modelfile"), []byte(modelfile), 0o644); err != nil {
-		return nil, err
+	for _, m := range []struct {
+		name string
+		ctx  int
+	}{{ModelName, ContextLength}, {LongModelName, LongContextLength}} {
+		gguf, err := tinyGGUF(m.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, m.name+".gguf"), gguf, 0o644); err != nil {
+			return nil, err
+		}
+		modelfile := "FROM ./" + m.name + ".gguf\n" +
+			"PARAMETER num_ctx " + strconv.Itoa(m.ctx) + "\n" +
+			"TEMPLATE \"\"\"" + chatTemplate + "\"\"\"\n"
+		if err := os.WriteFile(filepath.Join(dir, m.name+".Modelfile"), []byte(modelfile), 0o644); err != nil {
+			return nil, err
+		}
 	}
 
 	var s *Server
+	var err error
 	for attempt := 0; ; attempt++ {
 		s, err = serve(bin, dir)
 		if err == nil {
@@ -249,9 +261,11 @@ func start(bin, dir string) (*Server, error) {
 			return nil, err
 		}
 	}
-	if err := s.create(bin); err != nil {
-		s.Stop()
-		return nil, err
+	for _, name := range []string{ModelName, LongModelName} {
+		if err := s.create(bin, name); err != nil {
+			s.Stop()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -273,6 +287,7 @@ func serve(bin, dir string) (*Server, error) {
 		Model:           ModelName,
 		EmbeddingLength: EmbeddingLength,
 		ContextLength:   ContextLength,
+		LongModel:       LongModelName,
 		dir:             dir,
 		exited:          make(chan struct{}),
 		log:             &lockedBuffer{},
@@ -348,14 +363,14 @@ func (s *Server) waitReady(limit time.Duration) error {
 // create runs `ollama create` the way a user would, through the CLI of the
 // same binary, so the harness does not depend on the client library's
 // create API matching the server's version.
-func (s *Server) create(bin string) error {
+func (s *Server) create(bin, name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "create", s.Model, "-f", "Modelfile")
+	cmd := exec.CommandContext(ctx, bin, "create", name, "-f", name+".Modelfile")
 	cmd.Dir = s.dir
 	cmd.Env = serverEnv(s.dir, strings.TrimPrefix(s.URL, "http://"))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("ollama create %s: %v: %s\nserver log:\n%s", s.Model, err, out, s.Log())
+		return fmt.Errorf("ollama create %s: %v: %s\nserver log:\n%s", name, err, out, s.Log())
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package ollamatest_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -125,5 +126,24 @@ func TestMissingBinary(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLongModelHasTheLongContext(t *testing.T) {
+	s := ollamatest.Start(t)
+	body := strings.NewReader(`{"model":"` + s.LongModel + `"}`)
+	resp, err := http.Post(s.URL+"/api/show", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var show struct {
+		ModelInfo map[string]any `json:"model_info"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&show); err != nil {
+		t.Fatal(err)
+	}
+	if got := show.ModelInfo["llama.context_length"]; got != float64(ollamatest.LongContextLength) {
+		t.Fatalf("context length of %s = %v, want %d", s.LongModel, got, ollamatest.LongContextLength)
 	}
 }
