@@ -106,7 +106,9 @@ func (ix *Index) vocab() *vocabulary {
 }
 
 // known reports whether s, possibly after removing a linking element at
-// the given end or stemming, is a word of the index.
+// the given end, is a word of the index. A modifier (trimEnd) is a surface
+// form ("einkommens" → "einkommen") and may need stemming to match; a head
+// is already a stem, being the end of a stemmed compound.
 func (ix *Index) known(s string, trimEnd bool) (string, bool) {
 	try := func(c string) bool {
 		if len(c) < minPart-1 {
@@ -115,27 +117,29 @@ func (ix *Index) known(s string, trimEnd bool) (string, bool) {
 		id, ok := ix.termIDs[c]
 		return ok && ix.df[id] > 0
 	}
-	if try(s) {
-		return s, true
-	}
+	cands := [1 + 7]string{s}
+	n := 1
 	for _, f := range fugen {
-		var c string
 		if trimEnd && strings.HasSuffix(s, f) {
-			c = s[:len(s)-len(f)]
+			cands[n] = s[:len(s)-len(f)]
+			n++
 		} else if !trimEnd && strings.HasPrefix(s, f) {
-			c = s[len(f):]
-		} else {
-			continue
+			cands[n] = s[len(f):]
+			n++
 		}
+	}
+	// Plain lookups first: they are cheap and usually decide.
+	for _, c := range cands[:n] {
 		if try(c) {
 			return c, true
 		}
-		if st := ix.a.stemOf(c); try(st) {
-			return st, true
-		}
 	}
-	if st := ix.a.stemOf(s); try(st) {
-		return st, true
+	if trimEnd {
+		for _, c := range cands[:n] {
+			if st := ix.a.stemOf(c); st != c && try(st) {
+				return st, true
+			}
+		}
 	}
 	return "", false
 }
