@@ -3,6 +3,7 @@ package render_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -30,7 +31,44 @@ func TestDOCXConvertsToPDFWithLibreOffice(t *testing.T) {
 	if err != nil {
 		t.Skip("soffice not installed (apt-get install libreoffice-writer-nogui); the structural DOCX tests still ran")
 	}
-	b, err := render.DOCX(llmMemo())
+	t.Run("a model draft prints with every part and the mark on every page", func(t *testing.T) {
+		text, pages := convert(t, soffice, llmMemo())
+		for _, want := range []string{memo.DraftMark, "Sachverhalt", "Rechtliche Würdigung", "Ergebnis/Vorschlag", "Verfügung",
+			"Quellen", "[1] § 3 Abs. 1 WoGG — WoGG", "Norm nicht im Bestand", "WG-2026-0815"} {
+			if !strings.Contains(text, squeeze(want)) {
+				t.Errorf("the PDF lacks %q", want)
+			}
+		}
+		checkMarks(t, text, pages)
+	})
+	t.Run("a memo quoting the whole WoGG prints on many pages, each marked", func(t *testing.T) {
+		m := realMemo(t)
+		text, pages := convert(t, soffice, m)
+		if pages < 10 {
+			t.Errorf("%d pages, want many", pages)
+		}
+		last := m.Sources[len(m.Sources)-1]
+		if !strings.Contains(text, squeeze(fmt.Sprintf("[%d] %s — WoGG", last.N, last.Citation))) {
+			t.Errorf("the PDF lacks the last source %s", last.Citation)
+		}
+		checkMarks(t, text, pages)
+	})
+}
+
+// checkMarks wants the draft mark at the top and in the page header of
+// every page.
+func checkMarks(t *testing.T, text string, pages int) {
+	t.Helper()
+	if n := strings.Count(text, squeeze(memo.DraftMark)); n < 1+pages {
+		t.Errorf("the draft mark appears %d times on %d pages, want at least %d", n, pages, 1+pages)
+	}
+}
+
+// convert renders m as .docx, has LibreOffice print it as PDF and returns
+// the PDF's text without whitespace and its page count.
+func convert(t *testing.T, soffice string, m *memo.Memo) (string, int) {
+	t.Helper()
+	b, err := render.DOCX(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +84,12 @@ func TestDOCXConvertsToPDFWithLibreOffice(t *testing.T) {
 	cmd := exec.CommandContext(ctx, soffice, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
 		"--headless", "--norestore", "--convert-to", "pdf", "--outdir", dir, in)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
+	began := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("soffice failed: %v\n%s", err, out)
 	}
-	pdfPath := filepath.Join(dir, "vermerk.pdf")
-	data, err := os.ReadFile(pdfPath)
+	data, err := os.ReadFile(filepath.Join(dir, "vermerk.pdf"))
 	if err != nil {
 		t.Fatalf("no PDF written (%v); soffice said:\n%s", err, out)
 	}
@@ -73,17 +111,9 @@ func TestDOCXConvertsToPDFWithLibreOffice(t *testing.T) {
 	// Text extraction loses spaces and line breaks at will; compare
 	// without whitespace.
 	text := squeeze(string(raw))
-	t.Logf("PDF: %d bytes, %d pages, %d characters of text", len(data), r.NumPage(), len(text))
-	for _, want := range []string{memo.DraftMark, "Sachverhalt", "Rechtliche Würdigung", "Ergebnis/Vorschlag", "Verfügung",
-		"Quellen", "[1] § 3 Abs. 1 WoGG — WoGG", "Norm nicht im Bestand", "WG-2026-0815"} {
-		if !strings.Contains(text, squeeze(want)) {
-			t.Errorf("the PDF lacks %q", want)
-		}
-	}
-	// The mark is printed at the top and in the page header of every page.
-	if n := strings.Count(text, squeeze(memo.DraftMark)); n < 1+r.NumPage() {
-		t.Errorf("the draft mark appears %d times on %d pages, want at least %d", n, r.NumPage(), 1+r.NumPage())
-	}
+	t.Logf("DOCX %d bytes → PDF %d bytes, %d pages, %d characters of text, in %v",
+		len(b), len(data), r.NumPage(), len(text), time.Since(began).Round(time.Millisecond))
+	return text, r.NumPage()
 }
 
 func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }

@@ -51,7 +51,7 @@ func Markdown(m *memo.Memo) []byte {
 		} else {
 			w("*", emptySection, "*\n\n")
 		}
-		w("*Prüfstatus: ", statusText(s.Status), "*\n\n")
+		w("*Prüfstatus: ", mdInline(statusText(s.Status)), "*\n\n")
 		if len(s.Findings) > 0 {
 			for _, f := range s.Findings {
 				w("- ", mdLine(findingText(f)), "\n")

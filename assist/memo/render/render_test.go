@@ -429,3 +429,33 @@ func TestDOCXEdgeCases(t *testing.T) {
 		}
 	})
 }
+
+// FuzzDOCX feeds arbitrary text into every free-text field: the document
+// must stay well-formed XML and the text must come back (repaired where
+// XML cannot carry it).
+func FuzzDOCX(f *testing.F) {
+	f.Add("„ü ß & < >\"", "</w:t>]]>\x00\t", "1. z.d.A.")
+	f.Add("", "", "")
+	f.Fuzz(func(t *testing.T, betreff, text, citation string) {
+		m := llmMemo()
+		m.Header.Betreff = betreff
+		m.Sections[0].Text = text
+		m.Sections[1].Findings[0].Message = text
+		m.Sources[0].Citation = citation
+		m.Warnings = []string{text}
+		b, err := render.DOCX(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := unpack(t, b)
+		for _, name := range render.DOCXParts {
+			paragraphs(t, name, d[name])
+		}
+		md := render.Markdown(m)
+		for i, c := range md {
+			if c == '<' && (i == 0 || md[i-1] != '\\') {
+				t.Fatalf("unescaped < at %d in Markdown: %q", i, md[max(0, i-20):min(len(md), i+20)])
+			}
+		}
+	})
+}
