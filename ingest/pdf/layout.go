@@ -148,32 +148,33 @@ func splitTrailingLabels(segs []*segment) []*segment {
 
 // run is a stretch of glyphs the content stream shows left to right on one
 // baseline: usually a word, a line or a line of a column. Sorting runs
-// instead of glyphs keeps layout analysis cheap.
+// instead of glyphs keeps layout analysis cheap. A run is the index range
+// [start, end) of the page's glyphs; indexes instead of a slice keep runs
+// free of pointers.
 type run struct {
-	glyphs  []glyph
-	y, size float64
-	x0, end float64
-	seq     int
+	start, end int
+	y, size    float64
+	x0, right  float64
 }
 
 // clusterLines groups glyphs into lines (top to bottom), each sorted left
 // to right.
 func clusterLines(gs []glyph) [][]glyph {
-	var runs []run
-	for i, g := range gs {
+	runs := make([]run, 0, len(gs)/8+1)
+	for i := range gs {
+		g := &gs[i]
 		if n := len(runs); n > 0 {
 			r := &runs[n-1]
-			if math.Abs(g.y-r.glyphs[len(r.glyphs)-1].y) < 0.1*g.size && g.x >= r.end-0.3*g.size && g.x <= r.end+3*g.size {
-				// Runs are consecutive in gs: extend in place.
-				r.glyphs = gs[r.seq : i+1]
-				r.end = math.Max(r.end, g.x+g.w)
+			if math.Abs(g.y-gs[i-1].y) < 0.1*g.size && g.x >= r.right-0.3*g.size && g.x <= r.right+3*g.size {
+				r.end = i + 1
+				r.right = math.Max(r.right, g.x+g.w)
 				if g.size > r.size {
 					r.size, r.y = g.size, g.y
 				}
 				continue
 			}
 		}
-		runs = append(runs, run{glyphs: gs[i : i+1], y: g.y, size: g.size, x0: g.x, end: g.x + g.w, seq: i})
+		runs = append(runs, run{start: i, end: i + 1, y: g.y, size: g.size, x0: g.x, right: g.x + g.w})
 	}
 	// Content stream order breaks ties: it is the reading order within a
 	// line for nearly every producer.
@@ -181,21 +182,13 @@ func clusterLines(gs []glyph) [][]glyph {
 		if c := cmp.Compare(b.y, a.y); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.seq, b.seq)
+		return cmp.Compare(a.start, b.start)
 	})
 	var lines [][]glyph
-	var cur []run
+	first := 0
 	var curY, curSize float64
-	flush := func() {
-		if len(cur) == 0 {
-			return
-		}
-		lines = append(lines, joinRuns(cur))
-		cur = nil
-	}
-	for _, r := range runs {
-		if len(cur) > 0 && math.Abs(r.y-curY) <= baselineTol*math.Max(curSize, r.size) {
-			cur = append(cur, r)
+	for i, r := range runs {
+		if i > first && math.Abs(r.y-curY) <= baselineTol*math.Max(curSize, r.size) {
 			if r.size > curSize {
 				// The line's baseline is the one of its main text, not of
 				// a superscript or a drop of smaller text.
@@ -203,46 +196,50 @@ func clusterLines(gs []glyph) [][]glyph {
 			}
 			continue
 		}
-		flush()
-		cur = []run{r}
+		if i > first {
+			lines = append(lines, joinRuns(gs, runs[first:i]))
+		}
+		first = i
 		curY, curSize = r.y, r.size
 	}
-	flush()
+	if first < len(runs) {
+		lines = append(lines, joinRuns(gs, runs[first:]))
+	}
 	return lines
 }
 
 // joinRuns orders the runs of one line left to right and concatenates
 // their glyphs; runs drawn twice (fake bold, shadows) are dropped, and
 // interleaved runs fall back to sorting glyphs.
-func joinRuns(rs []run) []glyph {
+func joinRuns(gs []glyph, rs []run) []glyph {
 	if len(rs) == 1 {
 		// Most lines are one run: no copy. The slice aliases the page's
 		// glyph buffer, which is only reused after the page's segments are
 		// finished.
-		return rs[0].glyphs
+		return gs[rs[0].start:rs[0].end]
 	}
 	slices.SortFunc(rs, func(a, b run) int {
 		if c := cmp.Compare(a.x0, b.x0); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.seq, b.seq)
+		return cmp.Compare(a.start, b.start)
 	})
 	n := 0
 	for _, r := range rs {
-		n += len(r.glyphs)
+		n += r.end - r.start
 	}
 	out := make([]glyph, 0, n)
 	sorted := true
 	var prev *run
 	for i := range rs {
 		r := &rs[i]
-		if prev != nil && sameRun(prev, r) {
+		if prev != nil && sameRun(gs, prev, r) {
 			continue
 		}
 		if len(out) > 0 && r.x0 < out[len(out)-1].x-0.2*r.size {
 			sorted = false
 		}
-		out = append(out, r.glyphs...)
+		out = append(out, gs[r.start:r.end]...)
 		prev = r
 	}
 	if !sorted {
@@ -260,12 +257,13 @@ func joinRuns(rs []run) []glyph {
 	return out
 }
 
-func sameRun(a, b *run) bool {
-	if len(a.glyphs) != len(b.glyphs) || math.Abs(a.x0-b.x0) > 0.2*b.size || math.Abs(a.y-b.y) > 0.2*b.size {
+func sameRun(gs []glyph, a, b *run) bool {
+	if a.end-a.start != b.end-b.start || math.Abs(a.x0-b.x0) > 0.2*b.size || math.Abs(a.y-b.y) > 0.2*b.size {
 		return false
 	}
-	for i := range a.glyphs {
-		if a.glyphs[i].s != b.glyphs[i].s || a.glyphs[i].sn != b.glyphs[i].sn {
+	for i := range a.end - a.start {
+		x, y := &gs[a.start+i], &gs[b.start+i]
+		if x.s != y.s || x.sn != y.sn {
 			return false
 		}
 	}
