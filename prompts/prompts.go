@@ -403,6 +403,9 @@ var delimiter = regexp.MustCompile(`(?i)<\s*/?\s*(notizen|auftrag|quelle)`)
 // model cannot mistake for the end of the material. Nothing else changes,
 // so sources can still be quoted verbatim.
 func neutralize(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
 	return delimiter.ReplaceAllStringFunc(s, func(m string) string { return "‹" + m[1:] })
 }
 
