@@ -188,3 +188,17 @@ func TestReadQueriesRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func FuzzReadQueriesAndQrels(f *testing.F) {
+	f.Add(`{"_id":"q1","text":"Was ist Wohngeld?"}`)
+	f.Add("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+	f.Add("q\td\t1.5")
+	f.Fuzz(func(t *testing.T, in string) {
+		if _, err := beir.ReadQueries(context.Background(), "q", strings.NewReader(in)); err != nil && assist.KindOf(err) == assist.Other {
+			t.Errorf("queries: unclassified error %v", err)
+		}
+		if _, err := beir.ReadQrels("r", strings.NewReader(in)); err != nil && assist.KindOf(err) == assist.Other {
+			t.Errorf("qrels: unclassified error %v", err)
+		}
+	})
+}
