@@ -291,23 +291,28 @@ func dedupe(ln []glyph) []glyph {
 }
 
 func (s *segment) finish() {
-	var b strings.Builder
+	n := 0
+	for i := range s.glyphs {
+		n += int(s.glyphs[i].sn) + 1
+	}
+	b := make([]byte, 0, n)
 	end := 0.0
-	for i, g := range s.glyphs {
+	for i := range s.glyphs {
+		g := &s.glyphs[i]
 		if i > 0 {
-			prev := s.glyphs[i-1]
+			prev := &s.glyphs[i-1]
 			gap := g.x - end
 			if prev.space || gap > wordGap*math.Max(g.size, prev.size) {
-				b.WriteByte(' ')
+				b = append(b, ' ')
 			}
 		}
-		b.Write(g.text())
+		b = append(b, g.text()...)
 		if i == 0 || g.x+g.w > end {
 			end = g.x + g.w
 		}
 	}
 	s.x1 = math.Max(end, s.x0)
-	s.text = strings.TrimSpace(b.String())
+	s.text = strings.TrimSpace(string(b))
 	s.bottom = s.y - 0.2*s.size
 	s.top = s.y + 0.7*s.size
 }

@@ -31,6 +31,11 @@ type operand struct {
 func streamBytes(v lpdf.Value) []byte {
 	var buf bytes.Buffer
 	add := func(s lpdf.Value) {
+		// Content streams inflate to a few times their stored length:
+		// growing the buffer once saves repeated copying.
+		if n := s.Key("Length").Int64(); n > 0 {
+			buf.Grow(int(min(4*n, maxContentBytes-int64(buf.Len()))))
+		}
 		rc := s.Reader()
 		defer rc.Close()
 		io.Copy(&buf, io.LimitReader(rc, int64(maxContentBytes-buf.Len())))
