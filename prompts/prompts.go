@@ -7,6 +7,14 @@
 // template texts used, so that each stored memo records exactly which
 // wording produced it.
 //
+// Templates are text/template with missingkey=error, executed with a
+// MemoData; besides the built-ins they may call
+//
+//	datum  "2026-11-28" → "28.11.2026" (other text unchanged)
+//	line   one line: whitespace runs become one space, delimiters neutralised
+//	data   material (notes, instructions, source text): delimiters neutralised,
+//	       everything else verbatim so that quotes can be checked
+//
 // The package depends on the domain package assist only, not on
 // assist/memo: the memo use case imports prompts, and the data passed in
 // is this package's own, deliberately flat structs.

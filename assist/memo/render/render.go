@@ -17,6 +17,72 @@ import (
 	"amtsassist/assist/memo"
 )
 
+// Content types of the renderings, for HTTP responses.
+const (
+	MarkdownContentType = "text/markdown; charset=utf-8"
+	DOCXContentType     = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+)
+
+// FileName suggests a file name for a rendering of m with the given
+// extension ("md", "docx"): memo type, file number and date, restricted to
+// characters every file system and a Content-Disposition header accept,
+// e.g. "Aktenvermerk_WG-2026-0815_2026-11-28.docx".
+func FileName(m *memo.Memo, ext string) string {
+	var parts []string
+	if m != nil {
+		parts = append(parts, typeTitle(memoType(m)), m.Header.Aktenzeichen, m.Header.Datum)
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		p = safeName(p)
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteString(p)
+	}
+	if b.Len() == 0 {
+		b.WriteString("Vermerk")
+	}
+	name := b.String()
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	if ext = safeName(ext); ext != "" {
+		name += "." + ext
+	}
+	return name
+}
+
+// safeName keeps ASCII letters, digits, '-' and '.', spells umlauts out and
+// turns every other run of characters into one '-'.
+func safeName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		var rep string
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.' && b.Len() > 0:
+			rep = string(r)
+		case r == 'ä', r == 'ö', r == 'ü', r == 'Ä', r == 'Ö', r == 'Ü':
+			rep = map[rune]string{'ä': "ae", 'ö': "oe", 'ü': "ue", 'Ä': "Ae", 'Ö': "Oe", 'Ü': "Ue"}[r]
+		case r == 'ß':
+			rep = "ss"
+		default:
+			dash = b.Len() > 0
+			continue
+		}
+		if dash {
+			b.WriteByte('-')
+			dash = false
+		}
+		b.WriteString(rep)
+	}
+	return strings.TrimRight(b.String(), ".")
+}
+
 // ExtractiveNote marks a memo built without a chat model.
 const ExtractiveNote = "Extraktiver Entwurf (ohne KI-Formulierung)"
 

@@ -459,3 +459,27 @@ func FuzzDOCX(f *testing.F) {
 		}
 	})
 }
+
+func TestFileName(t *testing.T) {
+	withHeader := func(h memo.Header) *memo.Memo { return &memo.Memo{Header: h} }
+	cases := []struct {
+		name string
+		m    *memo.Memo
+		ext  string
+		want string
+	}{
+		{"type, file number and date make the name", llmMemo(), "docx", "Aktenvermerk_WG-2026-0815_2026-11-28.docx"},
+		{"umlauts are spelled out and slashes dropped", withHeader(memo.Header{Type: memo.Gespraechsvermerk, Aktenzeichen: "III/2 – 0815"}), "md",
+			"Gespraechs-Telefonvermerk_III-2-0815.md"},
+		{"path tricks do not survive", withHeader(memo.Header{Aktenzeichen: "../../etc/passwd", Datum: "\r\n\"x\""}), "docx",
+			"Vermerk_etc-passwd_x.docx"},
+		{"a nil memo is a plain Vermerk", nil, "md", "Vermerk.md"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := render.FileName(c.m, c.ext); got != c.want {
+				t.Errorf("FileName = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
