@@ -115,7 +115,8 @@ type Scored struct {
 	Score float64
 }
 
-// NewIndex returns an empty index that analyses text with a.
+// NewIndex returns an empty index that analyses text with a (German()
+// when nil).
 func NewIndex(a *Analyzer) *Index {
 	if a == nil {
 		a = German()
