@@ -77,8 +77,10 @@ type font struct {
 func newFont(v lpdf.Value) *font {
 	f := &font{decoded: make(map[int]decoded)}
 	lf := lpdf.Font{V: v}
-	f.enc = lf.Encoder()
-	if f.enc == nil {
+	if tu := v.Key("ToUnicode"); tu.Kind() == lpdf.Stream && !balanced(streamBytes(tu)) {
+		// A damaged map would hang the library's parser: keep the codes.
+		f.enc = passthrough{}
+	} else if f.enc = lf.Encoder(); f.enc == nil {
 		f.enc = passthrough{}
 	}
 	if v.Key("Subtype").Name() == "Type0" {

@@ -51,10 +51,26 @@ func streamBytes(v lpdf.Value) []byte {
 	return buf.Bytes()
 }
 
+// balanced reports whether data ends outside any string, array and
+// dictionary. The library's own lexer, which parses ToUnicode maps, loops
+// forever (or grows without bound) on data that does not.
+func balanced(data []byte) bool {
+	l := lexer{data: data}
+	for {
+		_, _, ok := l.next()
+		if !ok || l.open {
+			return !l.open
+		}
+	}
+}
+
 // lexer reads content stream tokens from data.
 type lexer struct {
 	data []byte
 	pos  int
+	// open reports that the data ended inside a string, array or
+	// dictionary.
+	open bool
 }
 
 func isSpace(c byte) bool {
@@ -109,6 +125,7 @@ func (l *lexer) nextAt(depth int) (o operand, op string, ok bool) {
 		for len(arr) < 1<<16 {
 			l.skipSpace()
 			if l.pos >= len(l.data) {
+				l.open = true
 				break
 			}
 			if l.data[l.pos] == ']' {
@@ -187,6 +204,7 @@ func (l *lexer) literal() string {
 			}
 		case '\\':
 			if l.pos >= len(l.data) {
+				l.open = true
 				return string(b)
 			}
 			e := l.data[l.pos]
@@ -224,6 +242,7 @@ func (l *lexer) literal() string {
 		}
 		b = append(b, c)
 	}
+	l.open = true
 	return string(b)
 }
 
@@ -231,10 +250,12 @@ func (l *lexer) literal() string {
 func (l *lexer) hex() string {
 	var b []byte
 	hi := -1
+	closed := false
 	for l.pos < len(l.data) {
 		c := l.data[l.pos]
 		l.pos++
 		if c == '>' {
+			closed = true
 			break
 		}
 		v := unhex(c)
@@ -251,6 +272,7 @@ func (l *lexer) hex() string {
 	if hi >= 0 {
 		b = append(b, byte(hi<<4))
 	}
+	l.open = l.open || !closed
 	return string(b)
 }
 
@@ -292,6 +314,7 @@ func (l *lexer) skipDict() {
 			l.pos++
 		}
 	}
+	l.open = true
 }
 
 // skipInlineImage skips the data of an inline image after the BI

@@ -225,6 +225,14 @@ func TestExtractSurvivesHostileStructure(t *testing.T) {
 		{"a content stream ending inside a string", fixture{pages: []string{textAt(72, 700, "Hallo") + "(offen", textAt(72, 700, "Welt") + "<4142"}}.build(t)},
 		{"arrays nested ten thousand deep", fixture{pages: []string{strings.Repeat("[", 10000) + textAt(72, 700, "Hallo")}}.build(t)},
 		{"an inline image whose data contains EI", fixture{pages: []string{"BI /W 2 /H 2 /BPC 8 /CS /G ID \x00EIx\xff EI " + textAt(72, 700, "Hallo")}}.build(t)},
+		{"a ToUnicode map that ends inside a hex string", rawPDF([]string{
+			"<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+			stream(textAt(72, 700, "Hallo")),
+			"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+			stream("begincmap 1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfchar <48> <00"),
+		}, 1)},
 		{"a graphics state restored more often than saved", rawPDF([]string{
 			"<< /Type /Catalog /Pages 2 0 R >>",
 			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
