@@ -84,8 +84,8 @@ func Markdown(m *memo.Memo) []byte {
 
 // mdInline escapes text for one line of Markdown: whitespace runs become
 // one space; backslash, code spans, emphasis, HTML, entities and table
-// cells are backslash-escaped (CommonMark renders "\<" as "<"). [n] markers stay readable, but "[n]:" is broken
-// up, since it would define a link for every [n] of the document.
+// cells are backslash-escaped (CommonMark renders "\<" as "<"); [n]
+// markers stay readable.
 func mdInline(s string) string {
 	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
 	var b strings.Builder
@@ -96,7 +96,7 @@ func mdInline(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return strings.ReplaceAll(b.String(), "]:", "\\]:")
+	return b.String()
 }
 
 // mdLine is mdInline for the start of a block (a list item, a heading,
@@ -106,14 +106,23 @@ func mdLine(s string) string { return escapeBlockStart(mdInline(s)) }
 // orderedItem matches the start of an ordered list item.
 var orderedItem = regexp.MustCompile(`^(\d{1,9})([.)])`)
 
+// linkDefinition matches a line that CommonMark would read as a link
+// reference definition ("[1]: https://…"), which would turn every [1]
+// marker of the document into that link.
+var linkDefinition = regexp.MustCompile(`^\[[^\]]*\]:`)
+
 // escapeBlockStart escapes a line start that Markdown would read as a
-// heading, block quote, list item, thematic break or code fence.
+// heading, block quote, list item, thematic break, code fence or link
+// reference definition.
 func escapeBlockStart(s string) string {
 	if s == "" {
 		return s
 	}
 	switch s[0] {
 	case '#', '>', '+', '-', '=', '~', '_':
+		return "\\" + s
+	}
+	if linkDefinition.MatchString(s) {
 		return "\\" + s
 	}
 	if m := orderedItem.FindStringSubmatch(s); m != nil {
@@ -124,8 +133,8 @@ func escapeBlockStart(s string) string {
 
 // mdBlock escapes multi-line text: each non-empty line becomes a paragraph
 // of its own. Only what could break the document is escaped (HTML, entities,
-// headings, thematic breaks, setext underlines, code fences and block
-// quotes), so that lists like "1. z.d.A." still render as lists and [n]
+// headings, thematic breaks, setext underlines, code fences, block quotes
+// and link reference definitions), so that lists like "1. z.d.A." still render as lists and [n]
 // markers stay readable.
 func mdBlock(s string) string {
 	var paras []string
@@ -142,7 +151,10 @@ func mdBlock(s string) string {
 			}
 			b.WriteRune(r)
 		}
-		line = strings.ReplaceAll(b.String(), "]:", "\\]:")
+		line = b.String()
+		if linkDefinition.MatchString(line) {
+			line = "\\" + line
+		}
 		switch line[0] {
 		case '#', '>', '=', '~', '_':
 			line = "\\" + line

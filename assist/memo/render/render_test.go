@@ -173,7 +173,8 @@ func TestMarkdownEscapesHostileText(t *testing.T) {
 	}{
 		{"HTML is escaped", "<script>alert(1)</script>", `\<script>alert(1)\</script>`, "\n<script>"},
 		{"a heading cannot be faked", "# Ergebnis\nok", `\# Ergebnis`, "\n# Ergebnis"},
-		{"a link definition cannot hijack the markers", "[1]: https://example.org", `[1\]: https://example.org`, "\n[1]:"},
+		{"a link definition cannot hijack the markers", "[1]: https://example.org", `\[1]: https://example.org`, "\n[1]:"},
+		{"a marker followed by a colon mid-line stays as it is", "§ 3 WoGG [1]: „Text“", "§ 3 WoGG [1]: „Text“", `[1\]`},
 		{"a thematic break is escaped", "---", `\---`, "\n---\n\n*Prüfstatus"},
 		{"a code fence is escaped", "```\ncode", "\\`\\`\\`", "\n```"},
 		{"an entity is escaped", "&lt;b&gt;", `\&lt;b\&gt;`, "\n&lt;"},
