@@ -25,6 +25,15 @@ func FuzzExtract(f *testing.F) {
 	f.Add(fixture{pages: []string{""}, encrypt: true}.build(f))
 	f.Add(fixture{pages: []string{"BT /F1 10 Tf [(A) -300 (B)] TJ T* (C) ' 1 2 (D) \" ET q Q Q Q cm /X Do"}}.build(f))
 	f.Add([]byte("%PDF-1.7\n%%EOF\n"))
+	f.Add(rawPDF([]string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 5 0 R >> /XObject << /X 7 0 R >> >> /Contents 4 0 R >>",
+		stream("BI /W 1 /H 1 ID x EI /X Do " + textAt(72, 700, "AB")),
+		"<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding /Identity-H /DescendantFonts [<< /DW 500 /W [65 [600 700]] >>] /ToUnicode 6 0 R >>",
+		stream("begincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfchar <4142> <0041> endbfchar endcmap"),
+		"<< /Type /XObject /Subtype /Form /Length 20 >>\nstream\nBT /F1 9 Tf (A) Tj ET\nendstream",
+	}, 1))
 	// Real files are too large to mutate usefully as a whole; their
 	// beginnings and ends (header, xref, trailer) are good seeds.
 	real := filepath.Join("..", "..", "..", "shared", "data", "pdf", "bgbl", "bgbl-1_2024_107", "107.pdf")
