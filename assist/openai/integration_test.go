@@ -169,7 +169,7 @@ func TestRealServerErrors(t *testing.T) {
 		c := newChat(t, openai.Config{BaseURL: srv.URL + "/v1", Model: "qwen2.5:7b"})
 		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages("Hallo")}, func(assist.Delta) error { return nil })
 		wantError(t, err, assist.NotFound, "model qwen2.5:7b not found on the OpenAI-compatible server at "+srv.URL+"/v1")
-		wantError(t, c.Check(t.Context()), assist.NotFound, "model qwen2.5:7b is not served by "+srv.URL+"/v1 (served: tiny:latest)")
+		wantError(t, c.Check(t.Context()), assist.NotFound, "model qwen2.5:7b is not served by "+srv.URL+"/v1 (served: ", "tiny:latest")
 	})
 	t.Run("a base URL without /v1 is Unavailable and names the fix", func(t *testing.T) {
 		srv := ollamatest.StartShared(t)

@@ -254,6 +254,9 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 	if err := validateRequest(op, req); err != nil {
 		return assist.ChatResult{}, err
 	}
+	if fn == nil {
+		fn = func(assist.Delta) error { return nil }
+	}
 	opts := c.merge(req.Options)
 	if err := validateOptions(op, opts); err != nil {
 		return assist.ChatResult{}, err
