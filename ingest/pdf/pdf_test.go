@@ -179,6 +179,7 @@ func TestExtractRejectsBadInput(t *testing.T) {
 		{"a PDF cut in half is truncated", valid[:len(valid)/2], "truncated or damaged PDF"},
 		{"a PDF with a garbage xref is damaged", append(append([]byte{}, valid[:len(valid)-40]...), []byte("startxref\n99999\n%%EOF\n")...), "truncated or damaged PDF"},
 		{"an xref subsection with a huge object number is refused", bytes.Replace(valid, []byte("xref\n0 "), []byte("xref\n474411660 "), 1), "out of range"},
+		{"a huge xref subsection on the line of its first entry is refused", bytes.Replace(bytes.Replace(valid, []byte("xref\n0 "), []byte("xref\n474411660 "), 1), []byte("\n0000000000 65535 f"), []byte(" 0000000000 65535 f"), 1), "out of range"},
 		{"a trailer size beyond any object count is refused", bytes.Replace(valid, []byte("/Size "), []byte("/Size 99999999999"), 1), "out of range"},
 		{"xref sections that point back to themselves are refused", prevLoop(t, valid), "loop"},
 		{"an encrypted PDF is refused", fixture{pages: []string{textAt(72, 700, "geheim")}, encrypt: true}.build(t), "encrypted PDF is not supported"},
