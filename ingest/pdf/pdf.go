@@ -296,7 +296,9 @@ func collectPages(r *lpdf.Reader) []lpdf.Value {
 // parse keeps the glyphs read so far.
 func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 	l.width, l.height = 595, 842 // A4 when the page has no usable MediaBox
-	for v := pv; !v.IsNull(); v = v.Key("Parent") {
+	// Inherited attributes: a hostile page can be its own parent, so the
+	// walk up the tree is bounded.
+	for v, up := pv, 0; !v.IsNull() && up < 32; v, up = v.Key("Parent"), up+1 {
 		if mb := v.Key("MediaBox"); mb.Len() == 4 {
 			w := mb.Index(2).Float64() - mb.Index(0).Float64()
 			h := mb.Index(3).Float64() - mb.Index(1).Float64()
@@ -310,7 +312,7 @@ func pageText(in *interpreter, pv lpdf.Value) (l pageLayout) {
 		}
 	}
 	var res lpdf.Value
-	for v := pv; !v.IsNull(); v = v.Key("Parent") {
+	for v, up := pv, 0; !v.IsNull() && up < 32; v, up = v.Key("Parent"), up+1 {
 		if res = v.Key("Resources"); !res.IsNull() {
 			break
 		}
