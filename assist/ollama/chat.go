@@ -65,6 +65,10 @@ type Chat struct {
 	client *Client
 	cfg    ChatConfig
 	model  assist.ModelInfo
+	// system is the model's default system prompt (SYSTEM in its
+	// Modelfile). Ollama inserts it when a request has no system message,
+	// so the budget must count it although the caller never sees it.
+	system string
 	logger *slog.Logger
 
 	mu     sync.Mutex
@@ -111,11 +115,11 @@ func NewChat(ctx context.Context, cfg ChatConfig, logger *slog.Logger) (*Chat, e
 		logger: client.logger.With("model", cfg.Model),
 		counts: map[[32]byte]int{},
 	}
-	info, err := c.show(ctx)
+	info, system, err := c.show(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.model = info
+	c.model, c.system = info, system
 	switch {
 	case info.ContextLength == 0 && cfg.Options.NumCtx == 0:
 		return nil, assist.Errorf(assist.Invalid, op, "Ollama at %s does not report the context length of model %s: set num_ctx in the configuration", client.url, cfg.Model)
@@ -138,24 +142,24 @@ func validateOptions(op string, o assist.ChatOptions) error {
 	return nil
 }
 
-// show reads the model's context length and digest.
-func (c *Chat) show(ctx context.Context) (assist.ModelInfo, error) {
+// show reads the model's context length, digest and default system prompt.
+func (c *Chat) show(ctx context.Context) (assist.ModelInfo, string, error) {
 	const op = "ollama show"
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	show, err := c.client.api.Show(rctx, &api.ShowRequest{Model: c.cfg.Model})
 	if err != nil {
-		return assist.ModelInfo{}, c.translate(ctx, op, err)
+		return assist.ModelInfo{}, "", c.translate(ctx, op, err)
 	}
 	list, err := c.client.api.List(rctx)
 	if err != nil {
-		return assist.ModelInfo{}, c.translate(ctx, op, err)
+		return assist.ModelInfo{}, "", c.translate(ctx, op, err)
 	}
 	return assist.ModelInfo{
 		Name:          c.cfg.Model,
 		Digest:        digest(list, c.cfg.Model),
 		ContextLength: contextLength(show.ModelInfo),
-	}, nil
+	}, show.System, nil
 }
 
 // Model describes the chat model as read at start.
@@ -164,7 +168,7 @@ func (c *Chat) Model() assist.ModelInfo { return c.model }
 // Check reports whether the server is reachable and the chat model still
 // installed: Unavailable or NotFound, both naming the fix.
 func (c *Chat) Check(ctx context.Context) error {
-	_, err := c.show(ctx)
+	_, _, err := c.show(ctx)
 	return err
 }
 
@@ -217,12 +221,13 @@ func numPredict(m assist.ChatOptions, numCtx int) int {
 	return max(1, min(DefaultAnswerReserve, numCtx/4))
 }
 
-// Chat streams the answer to fn. Before sending, it budgets the prompt:
-// when the messages' bytes plus the template reserve fit into num_ctx minus
-// num_predict, they fit for certain (a token never covers less than one
-// byte), and nothing is counted; otherwise the messages are counted exactly
-// with CountTokens' method, and a prompt that does not fit is TooLarge
-// without a request. After the answer, Ollama's prompt_eval_count is
+// Chat streams the answer to fn. Before sending, it budgets the prompt
+// (the messages, plus the model's default system prompt when they bring
+// none): when its bytes plus the template reserve fit into num_ctx minus
+// num_predict, it fits (a token never covers less than one byte, and the
+// reserve covers ordinary templates' role markers), and nothing is counted;
+// otherwise the messages are counted exactly with CountTokens' method, and
+// a prompt that does not fit is TooLarge without a request. After the answer, Ollama's prompt_eval_count is
 // checked: a prompt that reached num_ctx was cut by the runner, one that
 // came out shorter than counted lost messages; both are TooLarge, never a
 // result.
@@ -249,14 +254,20 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 		return assist.ChatResult{}, assist.Errorf(assist.TooLarge, op, "num_predict %d leaves no room for the prompt in a context of %d tokens (num_ctx)", predict, numCtx)
 	}
 
-	reserve := templateReserve + perMessageReserve*len(req.Messages)
+	// What Ollama will render: the messages, preceded by the model's
+	// default system prompt when they bring none.
+	prompt := req.Messages
+	if c.system != "" && req.Messages[0].Role != assist.RoleSystem {
+		prompt = append([]assist.ChatMessage{{Role: assist.RoleSystem, Content: c.system}}, req.Messages...)
+	}
+	reserve := templateReserve + perMessageReserve*len(prompt)
 	upper := reserve
-	for _, m := range req.Messages {
+	for _, m := range prompt {
 		upper += len(m.Content)
 	}
 	counted := 0 // exact token count of the contents, 0 when not counted
 	if upper > budget {
-		n, err := c.countMessages(ctx, req.Messages, numCtx)
+		n, err := c.countMessages(ctx, prompt, numCtx)
 		var e *assist.Error
 		switch {
 		case err == nil:
@@ -359,7 +370,7 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 		Duration:     time.Since(began),
 		FirstToken:   first,
 	}
-	if err := checkEvaluated(op, res, counted, len(req.Messages)); err != nil {
+	if err := checkEvaluated(op, res, counted, len(prompt)); err != nil {
 		c.logger.WarnContext(ctx, "ollama chat: prompt truncated by the server", "prompt_eval_count", res.PromptTokens, "counted", counted, "num_ctx", numCtx)
 		return assist.ChatResult{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -211,6 +213,62 @@ func TestRealServerRefusesPromptsBeyondTheContext(t *testing.T) {
 		}
 		if res.PromptTokens < 250+len("Du schreibst Vermerke.") {
 			t.Errorf("prompt_eval_count %d is below the prompt's own tokens", res.PromptTokens)
+		}
+	})
+}
+
+// createModel creates a variant of the tiny model on srv through
+// /api/create, with fields such as "system" or "template" set.
+func createModel(t *testing.T, srv *ollamatest.Server, name string, fields map[string]any) {
+	t.Helper()
+	req := map[string]any{"model": name, "from": srv.Model, "stream": false}
+	for k, v := range fields {
+		req[k] = v
+	}
+	b, _ := json.Marshal(req)
+	resp, err := http.Post(srv.URL+"/api/create", "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("create %s: %s: %s", name, resp.Status, body)
+	}
+}
+
+func TestRealServerGuardsPromptTextTheCallerCannotSee(t *testing.T) {
+	// A server of its own: the test adds models to it.
+	srv := ollamatest.Start(t)
+	rules := strings.Repeat("Regel. ", 86) // 602 bytes, 602 tokens
+	question := []assist.ChatMessage{{Role: assist.RoleUser, Content: "Wohngeld?"}}
+
+	t.Run("a model's default system prompt is counted before sending", func(t *testing.T) {
+		// Ollama inserts the Modelfile's SYSTEM when a request has none;
+		// v0.6.5 then drops it silently when it does not fit (the chat
+		// handler keeps only the last message). The budget counts it.
+		createModel(t, srv, "tiny-system", map[string]any{"system": rules})
+		c := newChat(t, ollama.ChatConfig{URL: srv.URL, Model: "tiny-system", Options: assist.ChatOptions{NumPredict: 5}})
+		before := chatRequests(srv)
+		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: question}, func(assist.Delta) error { return nil })
+		wantError(t, err, assist.TooLarge, "prompt has more tokens than the context of 512 (num_ctx)")
+		if after := chatRequests(srv); after != before {
+			t.Errorf("%d chat requests reached the server, want none", after-before)
+		}
+	})
+
+	t.Run("a prompt the server cut is TooLarge afterwards, never a result", func(t *testing.T) {
+		// A template with 602 bytes of text of its own, beyond the
+		// template reserve: a 9-byte question passes the budget, the
+		// rendered prompt has about 630 tokens, and the runner cuts it to
+		// num_ctx (512) without telling the client. Only the post-check on
+		// prompt_eval_count can notice.
+		createModel(t, srv, "tiny-template", map[string]any{"template": "{{- range .Messages }}<|{{ .Role }}|>{{ .Content }}\n{{ end }}" + rules + "<|assistant|>"})
+		c := newChat(t, ollama.ChatConfig{URL: srv.URL, Model: "tiny-template", Options: assist.ChatOptions{NumPredict: 5}})
+		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: question}, func(assist.Delta) error { return nil })
+		wantError(t, err, assist.TooLarge, "prompt was cut to the context of 512 tokens (num_ctx) by Ollama")
+		if !strings.Contains(srv.Log(), "truncating input prompt") {
+			t.Errorf("the server logged no truncation; the test no longer provokes one")
 		}
 	})
 }
