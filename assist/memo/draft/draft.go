@@ -132,7 +132,9 @@ type Job struct {
 	// firstDelta is the time from the arrival of the model output that
 	// carries the first section text to the emission of its delta event.
 	firstDelta time.Duration
-	ran        bool
+	// streamed is set once a delta of the model's text was emitted.
+	streamed bool
+	ran      bool
 }
 
 // Mode says whether Run drafts with the model or extractively.
@@ -359,14 +361,32 @@ func (j *Job) Run(ctx context.Context, emit func(memo.Event) error) (*memo.Memo,
 		t := time.Now()
 		ans, res, err := j.generate(ctx, emit)
 		j.timings.Model = time.Since(t)
-		if err != nil {
+		switch k := assist.KindOf(err); {
+		case err == nil:
+			model = res.Model
+			if model.Name == "" {
+				model = j.s.cfg.Chat.Model()
+			}
+			sections = ans.sections()
+		case j.req.AllowExtractive && !j.streamed && (k == assist.Unavailable || k == assist.NotFound):
+			// The model went away between Prepare's check and the draft;
+			// nothing was streamed yet, so the skeleton can still be sent.
+			j.s.log.WarnContext(ctx, "chat model failed, extractive fallback", "err", err)
+			j.mode = memo.ModeExtractive
+			w := "Sprachmodell nicht verfügbar (" + assist.Message(err) + "): extraktiver Entwurf aus den gefundenen Normen."
+			j.warnings = append(j.warnings, w)
+			if err := emit(memo.Event{Type: "warning", Message: w}); err != nil {
+				return nil, clientGone(op, err)
+			}
+			sections = j.extractive()
+			for _, sec := range sections {
+				if err := emit(memo.Event{Type: "delta", Section: sec.Key, Text: sec.Text}); err != nil {
+					return nil, clientGone(op, err)
+				}
+			}
+		default:
 			return nil, err
 		}
-		model = res.Model
-		if model.Name == "" {
-			model = j.s.cfg.Chat.Model()
-		}
-		sections = ans.sections()
 	}
 
 	t := time.Now()
@@ -533,6 +553,7 @@ func (j *Job) attempt(ctx context.Context, opts assist.ChatOptions, emit func(me
 				j.firstDelta = time.Since(arrived)
 				first = false
 			}
+			j.streamed = true
 			emitErr = emit(memo.Event{Type: "delta", Section: key, Text: text})
 		})
 		return emitErr

@@ -475,6 +475,44 @@ func TestExtractiveMode(t *testing.T) {
 	}
 }
 
+func TestRunFallsBackWhenTheModelFailsBeforeStreaming(t *testing.T) {
+	down := assist.Errorf(assist.Unavailable, "ollama chat", "Ollama nicht erreichbar")
+	tests := []struct {
+		name  string
+		allow bool
+	}{
+		{"with the fallback allowed the skeleton is returned", true},
+		{"without it the outage is the answer", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chat := newFakeChat()
+			chat.chatErr = down
+			e := newEnv(t, chat, nil)
+			req := validRequest()
+			req.AllowExtractive = tt.allow
+			job, err := e.svc.Prepare(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events
+			m, err := job.Run(t.Context(), ev.emit)
+			if !tt.allow {
+				if kindOf(t, err) != assist.Unavailable || m != nil {
+					t.Fatalf("err %v memo %v", err, m)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Mode != memo.ModeExtractive || !hasWarning(m.Warnings, "Ollama nicht erreichbar") || len(ev.ofType("delta")) != 4 {
+				t.Errorf("mode %s warnings %q deltas %d", m.Mode, m.Warnings, len(ev.ofType("delta")))
+			}
+		})
+	}
+}
+
 func TestRunTwiceIsAConflict(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	job, err := e.svc.Prepare(t.Context(), validRequest())

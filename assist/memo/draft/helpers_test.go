@@ -84,6 +84,7 @@ type fakeChat struct {
 	delivered int
 	stopped   bool
 	checkErr  error
+	chatErr   error // returned by Chat before any delta, when set
 	model     assist.ModelInfo
 }
 
@@ -102,6 +103,9 @@ func (f *fakeChat) Chat(ctx context.Context, req assist.ChatRequest, fn func(ass
 	f.requests = append(f.requests, req)
 	f.delivered, f.stopped = 0, false
 	f.mu.Unlock()
+	if f.chatErr != nil {
+		return assist.ChatResult{}, f.chatErr
+	}
 	if call >= len(f.answers) {
 		return assist.ChatResult{}, assist.Errorf(assist.Internal, "fake chat", "no answer for call %d", call+1)
 	}
