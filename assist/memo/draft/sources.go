@@ -301,7 +301,9 @@ func (j *Job) pack(ctx context.Context, cands []memo.Source) error {
 	var taken, rest []memo.Source
 	sum := base
 	for _, c := range cands {
-		if len(taken) == s.cfg.MaxSources {
+		if len(taken) == s.cfg.MaxSources || budget-sum < 2*wrapperTokens {
+			// Full: counting the rest would only cost (a model counter
+			// may run the model for every text).
 			rest = append(rest, c)
 			continue
 		}
