@@ -11,6 +11,7 @@
 package draft
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -103,6 +104,18 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Options.NumCtx < 0 || cfg.Options.NumPredict < 0 {
 		return nil, assist.Errorf(assist.Invalid, op, "num_ctx and num_predict must not be negative")
+	}
+	if cfg.Chat != nil {
+		// Budget errors are configuration errors: refuse them at start,
+		// not as a failed request.
+		m := cfg.Chat.Model()
+		if m.ContextLength > 0 && cfg.Options.NumCtx > m.ContextLength {
+			return nil, assist.Errorf(assist.Invalid, op, "num_ctx %d exceeds the context length %d of model %s", cfg.Options.NumCtx, m.ContextLength, m.Name)
+		}
+		numCtx := cmp.Or(cfg.Options.NumCtx, m.ContextLength, DefaultNumCtx)
+		if cfg.Options.NumPredict+promptReserve >= numCtx {
+			return nil, assist.Errorf(assist.Invalid, op, "num_predict %d leaves no room for a prompt in num_ctx %d", cfg.Options.NumPredict, numCtx)
+		}
 	}
 	ret := cfg.Retriever
 	if ret == nil {

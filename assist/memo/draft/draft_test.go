@@ -197,7 +197,7 @@ func TestPreparePacksSourcesAtTheBudgetEdge(t *testing.T) {
 	// exactly that much, and one token less.
 	probe := newEnv(t, countingChat{newFakeChat()}, func(c *draft.Config) {
 		c.MaxSources = 2
-		c.Options = assist.ChatOptions{NumCtx: 100000, NumPredict: predict}
+		c.Options = assist.ChatOptions{NumCtx: 32000, NumPredict: predict}
 	})
 	job, err := probe.svc.Prepare(t.Context(), validRequest())
 	if err != nil {
@@ -243,7 +243,7 @@ func TestPreparePacksSourcesAtTheBudgetEdge(t *testing.T) {
 	t.Run("a top source longer than the budget is cut at a sentence end and marked", func(t *testing.T) {
 		one := newEnv(t, countingChat{newFakeChat()}, func(c *draft.Config) {
 			c.MaxSources = 1
-			c.Options = assist.ChatOptions{NumCtx: 100000, NumPredict: predict}
+			c.Options = assist.ChatOptions{NumCtx: 32000, NumPredict: predict}
 		})
 		full, err := one.svc.Prepare(t.Context(), validRequest())
 		if err != nil {
