@@ -87,8 +87,8 @@ func guardXrefTables(data []byte, limit int64) error {
 		}
 		i += off
 		off = i + 4
-		if i > 0 && data[i-1] != '\n' && data[i-1] != '\r' {
-			continue // "startxref" or text that merely contains it
+		if i >= 5 && string(data[i-5:i]) == "start" {
+			continue
 		}
 		rest := data[i+4 : min(len(data), i+4+(16<<20))]
 		toks := bytes.Fields(rest)
