@@ -102,8 +102,16 @@ func (r *recordingChat) callCount() int {
 	return len(r.calls)
 }
 
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("drafts with a real Ollama server; skipped with -short")
+	}
+}
+
 func tinyService(t *testing.T, opts assist.ChatOptions, format json.RawMessage) (*draft.Service, *recordingChat, string) {
 	t.Helper()
+	skipShort(t)
 	ix := federalIndex(t)
 	srv := ollamatest.StartShared(t)
 	c, err := ollama.NewChat(t.Context(), ollama.ChatConfig{URL: srv.URL, Model: srv.Model}, nil)
@@ -249,6 +257,7 @@ func TestTinyModelStopsWhenTheClientGoesAway(t *testing.T) {
 }
 
 func TestTinyModelUnavailable(t *testing.T) {
+	skipShort(t)
 	ix := federalIndex(t)
 	srv := ollamatest.Start(t)
 	c, err := ollama.NewChat(t.Context(), ollama.ChatConfig{URL: srv.URL, Model: srv.Model}, nil)
