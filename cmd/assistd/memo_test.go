@@ -240,7 +240,11 @@ func TestBadMemoRequestsGet4xxAndStoreNothing(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("upload: %d %+v", code, e)
 	}
-	var docs struct{ Hits []struct{ DocID string `json:"doc_id"` } }
+	var docs struct {
+		Hits []struct {
+			DocID string `json:"doc_id"`
+		}
+	}
 	get(t, m, "/v1/search?q=Vertraulicher+Inhalt&corpus=cases", &docs)
 	if len(docs.Hits) != 1 {
 		t.Fatalf("uploaded document not found: %+v", docs)
