@@ -44,3 +44,34 @@ func TestTextRespectsLimitAndCoversEveryWord(t *testing.T) {
 		t.Errorf("words lost: %d occurrences of Behörde", strings.Count(joined, "Behörde"))
 	}
 }
+
+func TestTextCutsARunWithoutSeparators(t *testing.T) {
+	long := strings.Repeat("ä", 2500)
+	parts := split.Text(long, 1000, 100)
+	total := 0
+	for _, p := range parts {
+		if n := utf8.RuneCountInString(p); n > 1000 {
+			t.Fatalf("part of %d runes", n)
+		}
+		total += utf8.RuneCountInString(p)
+	}
+	if total < 2500 {
+		t.Fatalf("runes lost: %d", total)
+	}
+}
+
+func TestTextOverlapsNeighbours(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 40; i++ {
+		b.WriteString("Satz Nummer ")
+		b.WriteString(strings.Repeat("x", i%5+1))
+		b.WriteString(". ")
+	}
+	parts := split.Text(b.String(), 120, 40)
+	for i := 1; i < len(parts); i++ {
+		prevTail := parts[i-1][len(parts[i-1])-10:]
+		if !strings.Contains(parts[i], strings.TrimSpace(prevTail)) {
+			t.Errorf("part %d does not repeat the end of part %d: %q / %q", i, i-1, parts[i-1], parts[i])
+		}
+	}
+}
