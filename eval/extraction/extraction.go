@@ -18,8 +18,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	lpdf "github.com/ledongthuc/pdf"
-
 	"amtsassist/assist"
 	"amtsassist/ingest/pdf"
 )
@@ -265,23 +263,7 @@ func ours(ctx context.Context, data []byte, opts pdf.Options) (string, error) {
 }
 
 // plainText is ledongthuc/pdf's own whole-document text, the baseline.
-func plainText(data []byte) (text string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("GetPlainText panicked: %v", r)
-		}
-	}()
-	r, err := lpdf.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return "", err
-	}
-	rd, err := r.GetPlainText()
-	if err != nil {
-		return "", err
-	}
-	b, err := io.ReadAll(rd)
-	return string(b), err
-}
+func plainText(data []byte) (string, error) { return pdf.LibraryPlainText(data) }
 
 func runPdftotext(ctx context.Context, bin, path string) (string, time.Duration, error) {
 	var stderr bytes.Buffer
