@@ -403,3 +403,17 @@ func TestSharedPDFs(t *testing.T) {
 		}
 	})
 }
+
+func TestLibraryPlainText(t *testing.T) {
+	t.Run("a valid PDF yields the library's text", func(t *testing.T) {
+		text, err := pdf.LibraryPlainText(fixture{pages: []string{textAt(72, 700, "Hallo Welt")}}.build(t))
+		if err != nil || !strings.Contains(text, "Hallo Welt") {
+			t.Errorf("got %q, %v", text, err)
+		}
+	})
+	t.Run("random bytes are Invalid", func(t *testing.T) {
+		if _, err := pdf.LibraryPlainText([]byte("not a pdf at all")); assist.KindOf(err) != assist.Invalid {
+			t.Errorf("got %v", err)
+		}
+	})
+}
