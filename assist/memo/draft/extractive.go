@@ -46,7 +46,7 @@ func (j *Job) extractive() []memo.Section {
 			sb.WriteString("\n\nAus den Unterlagen der Akte:")
 		}
 		nCase++
-		sb.WriteString("\n\n" + s.Citation + " [" + strconv.Itoa(s.N) + "]: „" + strings.TrimSpace(s.Text) + "“ [" + strconv.Itoa(s.N) + "]")
+		sb.WriteString("\n\n" + s.Citation + " [" + strconv.Itoa(s.N) + "]: „" + nestQuotes(strings.TrimSpace(s.Text)) + "“ [" + strconv.Itoa(s.N) + "]")
 	}
 	sachverhalt := sb.String()
 
@@ -64,7 +64,7 @@ func (j *Job) extractive() []memo.Section {
 		if s.Cite.Heading != "" {
 			sb.WriteString(" (" + s.Cite.Heading + ")")
 		}
-		sb.WriteString(" [" + strconv.Itoa(s.N) + "]: „" + normBody(s) + "“ [" + strconv.Itoa(s.N) + "]")
+		sb.WriteString(" [" + strconv.Itoa(s.N) + "]: „" + nestQuotes(normBody(s)) + "“ [" + strconv.Itoa(s.N) + "]")
 	}
 	if nNorm == 0 {
 		sb.WriteString("\n\n" + extractiveNoNorms)
@@ -96,3 +96,10 @@ func normBody(s memo.Source) string {
 	}
 	return text
 }
+
+// nestQuotes turns the double quotation marks inside a quoted passage into
+// single ones („M“ → ‚M‘), as German typography nests quotations, so that
+// the outer quotation stays one quotation for the reader and the verifier.
+func nestQuotes(s string) string { return nestedQuotes.Replace(s) }
+
+var nestedQuotes = strings.NewReplacer("„", "‚", "“", "‘", "”", "’", "»", "›", "«", "‹")

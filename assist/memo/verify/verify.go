@@ -134,6 +134,34 @@ func Check(ctx context.Context, sections []memo.Section, sources []memo.Source, 
 	return out, sum, nil
 }
 
+// maskQuotes blanks out the inside of every quotation of at least
+// MinQuoteWords words, keeping byte offsets.
+func maskQuotes(text string) string {
+	var b []byte
+	for _, q := range quoteRe.FindAllStringSubmatchIndex(text, -1) {
+		for g := 2; g+1 < len(q); g += 2 {
+			if q[g] < 0 {
+				continue
+			}
+			if len(strings.Fields(text[q[g]:q[g+1]])) >= MinQuoteWords {
+				if b == nil {
+					b = []byte(text)
+				}
+				for i := q[g]; i < q[g+1]; i++ {
+					if b[i] != '\n' {
+						b[i] = ' '
+					}
+				}
+			}
+			break
+		}
+	}
+	if b == nil {
+		return text
+	}
+	return string(b)
+}
+
 // MemoStatus is the worst status of the sections; unverified sections
 // count only when none is verified.
 func MemoStatus(sections []memo.Section) memo.Status {
@@ -215,8 +243,11 @@ func (c *checker) section(ctx context.Context, s memo.Section) (sectionResult, e
 	}
 	slices.Sort(s.Sources)
 
-	// Norms.
-	norms := ParseNorms(text)
+	// Norms. References inside a checked quotation belong to the quoted
+	// source, not to the memo: the quote itself is checked verbatim below,
+	// and its references must neither be checked as the memo's own claims
+	// nor lend their law to a bare "§ 25" that follows.
+	norms := ParseNorms(maskQuotes(text))
 	seenNorm := map[string]bool{}
 	for i := range norms {
 		n := &norms[i]
@@ -439,7 +470,9 @@ func containsInOrder(text string, parts []string) bool {
 // quoteMarks maps every quotation mark, apostrophe and dash variant to one
 // form, so that typography does not decide whether a quote is verbatim.
 var quoteMarks = strings.NewReplacer(
-	"„", `"`, "“", `"`, "”", `"`, "»", `"`, "«", `"`, "‚", "'", "‘", "'", "’", "'",
+	// Single and double marks are one: a quotation nests the marks of the
+	// text it quotes („… ‚M‘ …“ for a source that reads „M“).
+	"„", `"`, "“", `"`, "”", `"`, "»", `"`, "«", `"`, "‚", `"`, "‘", `"`, "’", `"`, "›", `"`, "‹", `"`, "'", `"`,
 	"–", "-", "—", "-", "‑", "-", "\u00ad", "", "\u00a0", " ",
 )
 

@@ -333,3 +333,18 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestNormsInsideAQuotationBelongToTheQuotedSource(t *testing.T) {
+	norms := newFakeNorms()
+	norms.known[verify.LawKey("WoGG")+"|"+verify.SectionKey("§ 8")] = true
+	sources := []memo.Source{{N: 1, Citation: "§ 8 Abs. 1 WoGG", Cite: assist.Citation{Law: "WoGG", Section: "§ 8", Paragraph: "1"},
+		Text: "(1) Der Ausschluss vom Wohngeld besteht vorbehaltlich des § 7 Abs. 1 Satz 3 Nr. 2 für die Dauer des Verwaltungsverfahrens nach § 99 Abs. 1."}}
+	sections := []memo.Section{{Key: memo.SectionWuerdigung, Text: "Nach § 8 Abs. 1 WoGG gilt: „Der Ausschluss vom Wohngeld besteht vorbehaltlich des § 7 Abs. 1 Satz 3 Nr. 2 für die Dauer des Verwaltungsverfahrens nach § 99 Abs. 1.“ [1]"}}
+	got, v, err := verify.Check(context.Background(), sections, sources, norms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Status != memo.StatusVerified || v.Status != memo.StatusVerified {
+		t.Fatalf("status %s / %s, findings %+v", got[0].Status, v.Status, got[0].Findings)
+	}
+}
