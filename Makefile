@@ -5,7 +5,7 @@ GO      ?= go
 DATA    ?= ../shared/data
 FUZZTIME ?= 60s
 
-.PHONY: run test test-ollama build bench bench-retrieval bench-pdf bench-ingest fuzz clean
+.PHONY: run test test-ollama build bench bench-retrieval bench-pdf bench-ingest bench-memo fuzz clean
 
 ## run: start the service on the embedded index with the bundled demo corpus
 run:
@@ -24,7 +24,7 @@ test-ollama:
 	bash deploy/ollama/install-test-server.sh >/dev/null
 
 ## bench: all benchmark suites on ../shared/data (installs pdftotext for the comparison)
-bench: bench-retrieval bench-pdf bench-ingest
+bench: bench-retrieval bench-pdf bench-ingest bench-memo
 
 bench-retrieval:
 	$(GO) run ./cmd/assist bench retrieval --data $(DATA)
@@ -35,6 +35,10 @@ bench-pdf:
 
 bench-ingest:
 	$(GO) run ./cmd/assist bench ingest --data $(DATA)
+
+## bench-memo: the memo service's own overhead per memo (model time excluded), p50/p95, on the federal laws
+bench-memo:
+	$(GO) test -run '^$$' -bench Overhead -benchtime 40x ./assist/memo/draft
 
 ## fuzz: run each fuzz target for $(FUZZTIME)
 fuzz:
