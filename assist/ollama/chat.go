@@ -36,8 +36,8 @@ const (
 	templateReserve   = 64 // per prompt
 	perMessageReserve = 16 // per message
 
-	// tokenCacheSize bounds the memo of exact token counts; context packing
-	// counts the same chunks again and again.
+	// tokenCacheSize bounds the memo of exact token counts: a retried
+	// prompt is not counted twice.
 	tokenCacheSize = 4096
 )
 
@@ -71,8 +71,9 @@ type Chat struct {
 	system string
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	counts map[[32]byte]int // exact token counts by SHA-256 of text and num_ctx
+	mu      sync.Mutex
+	counts  map[[32]byte]int // exact token counts by SHA-256 of text and num_ctx
+	perByte float64          // calibrated tokens per byte; 0 until calibrated
 }
 
 var (
@@ -226,8 +227,9 @@ func numPredict(m assist.ChatOptions, numCtx int) int {
 // none): when its bytes plus the template reserve fit into num_ctx minus
 // num_predict, it fits (a token never covers less than one byte, and the
 // reserve covers ordinary templates' role markers), and nothing is counted;
-// otherwise the messages are counted exactly with CountTokens' method, and
-// a prompt that does not fit is TooLarge without a request. After the answer, Ollama's prompt_eval_count is
+// otherwise the calibrated estimate of CountTokens decides, and a prompt it
+// cannot place within the budget is counted exactly (/api/embed): one that
+// does not fit is TooLarge without a chat request. After the answer, Ollama's prompt_eval_count is
 // checked: a prompt that reached num_ctx was cut by the runner, one that
 // came out shorter than counted lost messages; both are TooLarge, never a
 // result.
@@ -266,7 +268,17 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 		upper += len(m.Content)
 	}
 	counted := 0 // exact token count of the contents, 0 when not counted
-	if upper > budget {
+	fits := upper <= budget
+	if !fits {
+		// The estimate is cheap; only a prompt it cannot place within
+		// the budget is counted exactly (a forward pass over the prompt).
+		est, err := c.estimateMessages(ctx, prompt)
+		if err != nil {
+			return assist.ChatResult{}, err
+		}
+		fits = est+reserve <= budget
+	}
+	if !fits {
 		n, err := c.countMessages(ctx, prompt, numCtx)
 		var e *assist.Error
 		switch {
@@ -426,32 +438,93 @@ func validateRequest(op string, req assist.ChatRequest) error {
 	return validateOptions(op, req.Options)
 }
 
-// CountTokens returns the number of tokens text has for the chat model,
-// excluding the chat template's markers (budget perMessageReserve per
-// message and templateReserve per prompt on top).
+// CountTokens returns a conservative estimate of the tokens text has for
+// the chat model, excluding the chat template's markers (budget
+// perMessageReserve per message and templateReserve per prompt on top).
 //
-// The count is exact: /api/embed with the chat model and truncate=false
-// tokenizes the text in the model's runner and reports prompt_eval_count
-// (measured on Ollama v0.6.5). Its cost is one forward pass over the text,
-// like evaluating it as a prompt, so counts are memoised by content.
-// A text with more tokens than num_ctx is refused by Ollama; then its byte
-// length is returned, an upper bound that exceeds the context as well.
-// When the model cannot embed, the byte length is returned too: never an
-// undercount, but a pessimistic one (the chat's post-check on
-// prompt_eval_count stays the last guard).
+// Ollama v0.6.5 has no tokenize endpoint. An exact count is possible
+// (/api/embed with the chat model and truncate=false reports
+// prompt_eval_count), but it costs a forward pass over the text: measured
+// on the tiny model, 0.2-0.6 s for 1 KiB and 1.3 s for 4 KiB, about as much
+// as evaluating the same text as a prompt. Context packing counts every
+// candidate chunk, so CountTokens estimates instead: once per model it
+// counts a German calibration text exactly (one short embed request) and
+// scales by its tokens per byte plus estimateMargin. Afterwards a count
+// costs no request. When the calibration cannot be done because the model
+// does not embed, one token per byte is assumed (an upper bound for
+// byte-level BPE tokenizers). Chat itself counts exactly whenever the
+// estimate cannot place a prompt within the budget, and checks
+// prompt_eval_count afterwards.
 func (c *Chat) CountTokens(ctx context.Context, text string) (int, error) {
 	if text == "" {
 		return 0, nil
 	}
-	n, err := c.countMessages(ctx, []assist.ChatMessage{{Role: assist.RoleUser, Content: text}}, c.numCtx(assist.ChatOptions{}))
+	perByte, err := c.tokensPerByte(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return estimateTokens(text, perByte), nil
+}
+
+// estimateMargin is added to the calibrated tokens per byte: texts differ
+// from the calibration text (numbers, abbreviations, names).
+const estimateMargin = 0.10
+
+// calibrationText is ordinary German administrative prose with norm
+// references, umlauts and an Aktenzeichen, below 400 bytes so that it fits
+// even small contexts.
+const calibrationText = "Vermerk zum Antrag auf Wohngeld (Az. 42-WG-2026/0815): Die Antragstellerin " +
+	"bewohnt mit zwei Kindern eine Mietwohnung. Nach § 19 Abs. 1 WoGG ist die Höhe des " +
+	"Wohngeldes nach der Formel der Anlage 1 zu berechnen; maßgeblich sind die zu " +
+	"berücksichtigenden Haushaltsmitglieder (§§ 5, 6 WoGG), die Miete und das Gesamteinkommen. " +
+	"Die Unterlagen sind vollständig."
+
+func estimateTokens(text string, perByte float64) int {
+	return int(float64(len(text))*perByte*(1+estimateMargin)) + 1
+}
+
+// estimateMessages estimates the contents' tokens like CountTokens.
+func (c *Chat) estimateMessages(ctx context.Context, msgs []assist.ChatMessage) (int, error) {
+	perByte, err := c.tokensPerByte(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range msgs {
+		if m.Content != "" {
+			n += estimateTokens(m.Content, perByte)
+		}
+	}
+	return n, nil
+}
+
+// tokensPerByte calibrates once per Chat; a failure for lack of the
+// server (or of the caller) is returned and retried next time.
+func (c *Chat) tokensPerByte(ctx context.Context) (float64, error) {
+	c.mu.Lock()
+	perByte := c.perByte
+	c.mu.Unlock()
+	if perByte > 0 {
+		return perByte, nil
+	}
+	n, err := c.countMessages(ctx, []assist.ChatMessage{{Role: assist.RoleUser, Content: calibrationText}}, c.numCtx(assist.ChatOptions{}))
 	var e *assist.Error
 	switch {
-	case err == nil:
-		return n, nil
+	case err == nil && n > 0:
+		perByte = min(1, float64(n)/float64(len(calibrationText)))
 	case errors.As(err, &e) && (e.Kind == assist.TooLarge || e.Kind == assist.Invalid || e.Kind == assist.Internal):
-		return len(text), nil
+		c.logger.WarnContext(ctx, "ollama: token estimate not calibrated, assuming one token per byte", "err", err)
+		perByte = 1
+	case err == nil:
+		perByte = 1
+	default:
+		return 0, err
 	}
-	return 0, err
+	c.logger.InfoContext(ctx, "ollama: token estimate calibrated", "tokens_per_byte", perByte)
+	c.mu.Lock()
+	c.perByte = perByte
+	c.mu.Unlock()
+	return perByte, nil
 }
 
 // countMessages counts the tokens of the messages' contents exactly with

@@ -72,6 +72,7 @@ func TestChatRefusesTruncatedPrompts(t *testing.T) {
 		prompt     string
 		promptEval int
 		evalCount  int
+		numPredict int // 0: the configured 100
 		kind       assist.Kind
 		fragments  []string
 	}{
@@ -80,7 +81,7 @@ func TestChatRefusesTruncatedPrompts(t *testing.T) {
 			prompt: "kurz", promptEval: 40, evalCount: 2,
 		},
 		{
-			name:   "a long prompt counted on the server and evaluated whole is a result",
+			name:   "a long prompt estimated within the budget and evaluated whole is a result",
 			prompt: strings.Repeat("x", 1000), promptEval: 520, evalCount: 2,
 		},
 		{
@@ -89,8 +90,10 @@ func TestChatRefusesTruncatedPrompts(t *testing.T) {
 			kind: assist.TooLarge, fragments: []string{"prompt was cut to the context of 1000 tokens (num_ctx)"},
 		},
 		{
+			// The estimate (550 + reserve 80) misses the budget of 600, the
+			// exact count (500 + 80) fits, so the prompt is sent counted.
 			name:   "fewer evaluated tokens than counted means messages were dropped",
-			prompt: strings.Repeat("x", 1000), promptEval: 300, evalCount: 2,
+			prompt: strings.Repeat("x", 1000), promptEval: 300, evalCount: 2, numPredict: 400,
 			kind: assist.TooLarge, fragments: []string{"Ollama evaluated 300 prompt tokens, but the messages have 500"},
 		},
 		{
@@ -111,7 +114,8 @@ func TestChatRefusesTruncatedPrompts(t *testing.T) {
 				t.Fatal(err)
 			}
 			var streamed strings.Builder
-			res, err := c.Chat(t.Context(), assist.ChatRequest{Messages: []assist.ChatMessage{{Role: assist.RoleUser, Content: tt.prompt}}}, func(d assist.Delta) error {
+			req := assist.ChatRequest{Messages: []assist.ChatMessage{{Role: assist.RoleUser, Content: tt.prompt}}, Options: assist.ChatOptions{NumPredict: tt.numPredict}}
+			res, err := c.Chat(t.Context(), req, func(d assist.Delta) error {
 				streamed.WriteString(d.Content)
 				return nil
 			})

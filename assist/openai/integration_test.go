@@ -126,7 +126,7 @@ func TestRealServerStreams(t *testing.T) {
 	t.Run("an error from fn stops the stream and is returned as is", func(t *testing.T) {
 		errStop := errors.New("client went away")
 		began := time.Now()
-		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 300}}, func(assist.Delta) error { return errStop })
+		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 300, Temperature: ptr(0.0), Seed: ptr(7)}}, func(assist.Delta) error { return errStop })
 		if !errors.Is(err, errStop) {
 			t.Errorf("Chat returned %v, want fn's error", err)
 		}
@@ -138,7 +138,7 @@ func TestRealServerStreams(t *testing.T) {
 	t.Run("cancelling ctx stops the stream with Canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		_, err := c.Chat(ctx, assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 300}}, func(assist.Delta) error { cancel(); return nil })
+		_, err := c.Chat(ctx, assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 300, Temperature: ptr(0.0), Seed: ptr(7)}}, func(assist.Delta) error { cancel(); return nil })
 		wantError(t, err, assist.Canceled)
 	})
 }
@@ -187,8 +187,11 @@ func TestRealServerErrors(t *testing.T) {
 	})
 	t.Run("a chat timeout shorter than the generation is Timeout and names the fix", func(t *testing.T) {
 		srv := ollamatest.StartShared(t)
-		c := newChat(t, openai.Config{BaseURL: srv.URL + "/v1", Model: srv.Model, Timeout: 500 * time.Millisecond})
-		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages("Hallo"), Options: assist.ChatOptions{NumPredict: 400}}, func(assist.Delta) error { return nil })
+		c := newChat(t, openai.Config{BaseURL: srv.URL + "/v1", Model: srv.LongModel, Timeout: 500 * time.Millisecond})
+		// Evaluating 16 KiB of prompt takes seconds on the long-context
+		// tiny model; a long answer is no test, the model may end it early.
+		long := strings.Repeat("Wohngeld nach § 19 WoGG. ", 16<<10/26)
+		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages(long), Options: assist.ChatOptions{NumPredict: 10}}, func(assist.Delta) error { return nil })
 		wantError(t, err, assist.Timeout, "did not finish within 500ms: raise the chat timeout")
 	})
 }
