@@ -1,0 +1,206 @@
+// Package triage is the accuracy and speed benchmark of the ticket
+// classifier (assist/triage/classify) on ../shared/data/tickets: each
+// dataset is split deterministically (stratified, fixed seed), and our
+// classifier and a word naive-Bayes reference are trained and scored on the
+// same split in the same run.
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"amtsassist/assist"
+	"amtsassist/assist/triage/classify"
+)
+
+// Seed and TestFraction fix the split of every dataset.
+const (
+	Seed         = 20240601
+	TestFraction = 0.2
+	// FrequentMin is the number of training examples a class needs to count
+	// in the "frequent classes" macro-F1 (endava has classes with 1 example).
+	FrequentMin = 50
+)
+
+// Coverages are the rows of the coverage–accuracy table.
+var Coverages = []float64{0.5, 0.6, 0.7, 0.8, 0.9, 1.0}
+
+// Task is one dataset and label column.
+type Task struct {
+	Name  string
+	File  string // relative to the tickets directory
+	Text  []string
+	Label string
+}
+
+// Tasks are the benchmark tasks, in report order.
+var Tasks = []Task{
+	{"it-topic-groups", "it-topic-groups/tickets.csv", []string{"Document"}, "Topic_group"},
+	{"endava category", "endava/tickets.csv", []string{"title", "body"}, "category"},
+	{"synthetic-de queue", "synthetic-de/tickets-de.csv", []string{"subject", "body"}, "queue"},
+	{"synthetic-de priority", "synthetic-de/tickets-de.csv", []string{"subject", "body"}, "priority"},
+}
+
+// Result is the outcome of one task.
+type Result struct {
+	Task        string
+	Train, Test int
+	Ours, NB    classify.Metrics
+	// FrequentMacroF1 is macro-F1 over classes with ≥ FrequentMin training
+	// examples, for ours and naive Bayes.
+	OursFrequentMacroF1, NBFrequentMacroF1 float64
+	Coverage                               []classify.Point
+	TrainTime, NBTrainTime                 time.Duration
+	PredictP50, PredictP99                 time.Duration
+	ModelBytes                             int64  // compressed, as stored
+	HeapBytes                              uint64 // live heap the loaded model holds
+	Features                               int
+	Temperature                            float64
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Results []Result
+	Skipped []string // tasks whose data was absent
+}
+
+// Result returns the result of the named task.
+func (r Report) Result(task string) (Result, bool) {
+	for _, x := range r.Results {
+		if x.Task == task {
+			return x, true
+		}
+	}
+	return Result{}, false
+}
+
+// Run benchmarks every task whose data is under dataDir (the shared data
+// root or its tickets directory) and prints the tables to w. It returns
+// NotFound when no dataset is present.
+func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
+	dir := dataDir
+	if st, err := os.Stat(filepath.Join(dataDir, "tickets")); err == nil && st.IsDir() {
+		dir = filepath.Join(dataDir, "tickets")
+	}
+	var rep Report
+	for _, t := range Tasks {
+		res, err := runTask(ctx, dir, t)
+		if errors.Is(err, fs.ErrNotExist) {
+			rep.Skipped = append(rep.Skipped, t.Name)
+			continue
+		}
+		if err != nil {
+			return rep, err
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	if len(rep.Results) == 0 {
+		return rep, assist.Errorf(assist.NotFound, "triage benchmark", "no ticket datasets under %s", dataDir)
+	}
+	rep.Print(w)
+	return rep, nil
+}
+
+func runTask(ctx context.Context, dir string, t Task) (Result, error) {
+	path := filepath.Join(dir, t.File)
+	f, err := os.Open(path)
+	if err != nil {
+		return Result{}, err
+	}
+	ex, _, err := classify.ReadCSV(f, path, t.Text, t.Label)
+	f.Close()
+	if err != nil {
+		return Result{}, err
+	}
+	train, test := classify.Split(ex, TestFraction, Seed)
+	res := Result{Task: t.Name, Train: len(train), Test: len(test)}
+
+	nb, err := classify.TrainNaiveBayes(ctx, train)
+	if err != nil {
+		return res, err
+	}
+	res.NBTrainTime = nb.Info().TrainTime
+	res.NB = classify.Evaluate(nb, test)
+	nb = nil
+
+	heap0 := liveHeap()
+	start := time.Now()
+	m, err := classify.Train(ctx, train, classify.Config{Name: t.Name})
+	if err != nil {
+		return res, err
+	}
+	res.TrainTime = time.Since(start)
+	res.HeapBytes = liveHeap() - min(heap0, liveHeap())
+	info := m.Info()
+	res.ModelBytes, res.Features, res.Temperature = info.SizeBytes, info.Features, info.Temperature
+	res.Ours = classify.Evaluate(m, test)
+	res.Coverage = classify.CoverageAccuracy(m, test, Coverages)
+
+	frequent := func(l string) bool { return info.LabelCounts[l] >= FrequentMin }
+	res.OursFrequentMacroF1 = res.Ours.MacroF1Over(frequent)
+	res.NBFrequentMacroF1 = res.NB.MacroF1Over(frequent)
+
+	lat := make([]time.Duration, len(test))
+	for i, e := range test {
+		s := time.Now()
+		m.Predict(e.Text)
+		lat[i] = time.Since(s)
+	}
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		res.PredictP50 = lat[len(lat)/2]
+		res.PredictP99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	runtime.KeepAlive(m)
+	return res, nil
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// Print writes the report as tables.
+func (r Report) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "task\ttrain\ttest\tacc\tmacro-F1\tweighted-F1\tmacro-F1 (≥%d)\tNB acc\tNB macro-F1\tNB weighted-F1\tNB macro-F1 (≥%d)\t\n", FrequentMin, FrequentMin)
+	for _, x := range r.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", x.Task, x.Train, x.Test,
+			x.Ours.Accuracy, x.Ours.MacroF1, x.Ours.WeightedF1, x.OursFrequentMacroF1,
+			x.NB.Accuracy, x.NB.MacroF1, x.NB.WeightedF1, x.NBFrequentMacroF1)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "task\ttrain time\tNB train time\tpredict p50\tpredict p99\tfeatures\tmodel size\tmodel heap\ttemperature\t\n")
+	for _, x := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f MB\t%.1f MB\t%.3f\t\n", x.Task, x.TrainTime.Round(time.Millisecond), x.NBTrainTime.Round(time.Millisecond),
+			x.PredictP50.Round(time.Microsecond), x.PredictP99.Round(time.Microsecond), x.Features,
+			float64(x.ModelBytes)/1e6, float64(x.HeapBytes)/1e6, x.Temperature)
+	}
+	tw.Flush()
+	for _, x := range r.Results {
+		fmt.Fprintf(w, "\ncoverage–accuracy, %s (below the threshold the suggestion is \"unsicher\")\n", x.Task)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "coverage\tthreshold\taccuracy\t\n")
+		for _, p := range x.Coverage {
+			fmt.Fprintf(tw, "%.2f\t%.3f\t%.3f\t\n", p.Coverage, p.Threshold, p.Accuracy)
+		}
+		tw.Flush()
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(w, "\nskipped (data absent): %s\n", strings.Join(r.Skipped, ", "))
+	}
+}
