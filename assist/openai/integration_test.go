@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,24 +124,69 @@ func TestRealServerStreams(t *testing.T) {
 		}
 	})
 
-	t.Run("an error from fn stops the stream and is returned as is", func(t *testing.T) {
-		errStop := errors.New("client went away")
-		began := time.Now()
-		_, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 300, Temperature: ptr(0.0), Seed: ptr(7)}}, func(assist.Delta) error { return errStop })
-		if !errors.Is(err, errStop) {
-			t.Errorf("Chat returned %v, want fn's error", err)
-		}
-		if d := time.Since(began); d > 2*time.Second {
-			t.Errorf("Chat returned after %v; the stream did not stop at the first delta", d)
-		}
-	})
-
 	t.Run("cancelling ctx stops the stream with Canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		_, err := c.Chat(ctx, assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 300, Temperature: ptr(0.0), Seed: ptr(7)}}, func(assist.Delta) error { cancel(); return nil })
 		wantError(t, err, assist.Canceled)
 	})
+}
+
+func TestRealServerStopsGeneration(t *testing.T) {
+	// A server of its own, so that its log holds only this test's requests.
+	srv := ollamatest.Start(t)
+	c := newChat(t, openai.Config{BaseURL: srv.URL + "/v1", Model: srv.Model})
+	req := assist.ChatRequest{Messages: messages("Schreibe."), Options: assist.ChatOptions{NumPredict: 120, Temperature: ptr(0.0), Seed: ptr(7)}}
+	if _, err := c.Chat(t.Context(), assist.ChatRequest{Messages: messages("Hallo"), Options: assist.ChatOptions{NumPredict: 1}}, nil); err != nil {
+		t.Fatal(err) // loads the model
+	}
+	full, err := c.Chat(t.Context(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.OutputTokens < 60 {
+		t.Skipf("the tiny model stopped after %d tokens; the test needs a long generation", full.OutputTokens)
+	}
+	fullLatency := lastLatency(t, srv, 2)
+
+	errStop := errors.New("client went away")
+	_, err = c.Chat(t.Context(), req, func(assist.Delta) error { return errStop })
+	if !errors.Is(err, errStop) {
+		t.Errorf("Chat returned %v, want fn's error", err)
+	}
+	// How the test knows generation stopped on the server: Ollama logs a
+	// request's access line with its latency when its handler returns,
+	// which before the end of the generation happens only when the
+	// client closed the connection (the runner's sequence is closed with
+	// the request's context).
+	got := lastLatency(t, srv, 3)
+	t.Logf("full generation: %v on the server; aborted: %v", fullLatency, got)
+	if got > fullLatency/2 {
+		t.Errorf("the aborted request ran %v on the server, the full one %v: generation did not stop", got, fullLatency)
+	}
+}
+
+var ginLine = regexp.MustCompile(`\|\s+\d{3}\s+\|\s+([0-9][0-9.hmsµnu]*)\s+\|[^|]+\|\s+POST\s+"/v1/chat/completions"`)
+
+// lastLatency waits until the server's log holds n chat completion access
+// lines and returns the latency of the n-th.
+func lastLatency(t *testing.T, srv *ollamatest.Server, n int) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := ginLine.FindAllStringSubmatch(srv.Log(), -1)
+		if len(m) >= n {
+			d, err := time.ParseDuration(strings.ReplaceAll(m[n-1][1], "µ", "u"))
+			if err != nil {
+				t.Fatalf("latency %q: %v", m[n-1][1], err)
+			}
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server logged %d chat requests, want %d", len(m), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestRealServerGuardsTheContext(t *testing.T) {
