@@ -229,10 +229,10 @@ func numPredict(m assist.ChatOptions, numCtx int) int {
 // reserve covers ordinary templates' role markers), and nothing is counted;
 // otherwise the calibrated estimate of CountTokens decides, and a prompt it
 // cannot place within the budget is counted exactly (/api/embed): one that
-// does not fit is TooLarge without a chat request. After the answer, Ollama's prompt_eval_count is
-// checked: a prompt that reached num_ctx was cut by the runner, one that
-// came out shorter than counted lost messages; both are TooLarge, never a
-// result.
+// does not fit is TooLarge without a chat request. After the answer,
+// Ollama's prompt_eval_count is checked: a prompt that reached num_ctx was
+// cut by the runner, one that came out shorter than counted lost messages;
+// both are TooLarge, never a result.
 func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.Delta) error) (assist.ChatResult, error) {
 	const op = "ollama chat"
 	began := time.Now()
