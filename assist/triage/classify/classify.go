@@ -36,9 +36,13 @@ type Config struct {
 	CharMin, CharMax int
 	// NoChars and NoBigrams switch those feature families off.
 	NoChars, NoBigrams bool
-	// Balanced weighs each class inversely to its frequency, which favours
-	// macro-F1 over accuracy. Default off.
-	Balanced bool
+	// Balance weighs the positive examples of each class by
+	// (n / (K·n_class))^Balance: 0 is unweighted, 1 fully balanced (rare
+	// classes count as much as frequent ones). Partial balancing lifts rare
+	// classes without giving up accuracy on frequent ones. Default 0.75
+	// (best mean over three development splits of two ticket sets; 0.5–1
+	// are within their split-to-split noise); negative means 0.
+	Balance float64
 	// Epochs bounds the coordinate-descent passes per class. Default 60.
 	Epochs int
 	// CalibrationFraction is the share of examples held out to fit the
@@ -70,6 +74,10 @@ func (c Config) withDefaults() Config {
 	if c.CalibrationFraction == 0 {
 		c.CalibrationFraction = 0.2
 	}
+	if c.Balance == 0 {
+		c.Balance = 0.75
+	}
+	c.Balance = max(c.Balance, 0)
 	if c.Seed == 0 {
 		c.Seed = 1
 	}

@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -31,19 +30,26 @@ func words(text string) []string {
 // first few thousand words, and hostile input must not make prediction slow.
 const maxWords = 5000
 
-type hasher struct{ buf []byte }
+// FNV-1a, inlined so that hashing an n-gram allocates nothing: prediction
+// latency is dominated by the character n-grams of long tickets.
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
 
-func (h *hasher) hash(ns byte, parts ...string) uint64 {
-	f := fnv.New64a()
-	h.buf = append(h.buf[:0], ns)
-	for i, p := range parts {
-		if i > 0 {
-			h.buf = append(h.buf, ' ')
-		}
-		h.buf = append(h.buf, p...)
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
 	}
-	f.Write(h.buf)
-	return f.Sum64()
+	return h
+}
+
+func hashWord(ns byte, w string) uint64 { return fnvString(fnvByte(fnvOffset, ns), w) }
+
+func hashBigram(a, b string) uint64 {
+	return fnvString(fnvByte(fnvString(fnvByte(fnvOffset, nsBigram), a), ' '), b)
 }
 
 // rawFeatures is one text's feature counts by hashed key, in two blocks
@@ -61,27 +67,29 @@ func (c *featureConfig) extract(text string) rawFeatures {
 	if len(ws) > maxWords {
 		ws = ws[:maxWords]
 	}
-	var h hasher
 	rf := rawFeatures{word: make(map[uint64]float32, 2*len(ws))}
 	for i, w := range ws {
-		rf.word[h.hash(nsWord, w)]++
+		rf.word[hashWord(nsWord, w)]++
 		if c.Bigrams && i > 0 {
-			rf.word[h.hash(nsBigram, ws[i-1], w)]++
+			rf.word[hashBigram(ws[i-1], w)]++
 		}
 	}
 	if c.CharMax >= c.CharMin && c.CharMin > 0 {
 		rf.char = make(map[uint64]float32, 8*len(ws))
-		var rs []rune
+		// offs holds the byte offsets of the runes of " word " so that an
+		// n-gram is a substring, hashed without building it.
+		var offs []int
 		for _, w := range ws {
-			rs = append(rs[:0], ' ')
-			rs = append(rs, []rune(w)...)
-			rs = append(rs, ' ')
-			for n := c.CharMin; n <= c.CharMax; n++ {
-				if n > len(rs) {
-					break
-				}
-				for i := 0; i+n <= len(rs); i++ {
-					rf.char[h.hash(nsChar, string(rs[i:i+n]))]++
+			p := " " + w + " "
+			offs = offs[:0]
+			for i := range p {
+				offs = append(offs, i)
+			}
+			offs = append(offs, len(p))
+			nr := len(offs) - 1
+			for n := c.CharMin; n <= c.CharMax && n <= nr; n++ {
+				for i := 0; i+n <= nr; i++ {
+					rf.char[hashWord(nsChar, p[offs[i]:offs[i+n]])]++
 				}
 			}
 		}
@@ -105,9 +113,9 @@ type sparse struct {
 
 // vectorizer maps hashed keys to compact ids and holds their idf weights.
 type vectorizer struct {
-	cfg   featureConfig
-	ids   map[uint64]int32
-	idf   []float32
+	cfg featureConfig
+	ids map[uint64]int32
+	idf []float32
 }
 
 // vectorize turns raw counts into a sublinear-tf, idf-weighted vector whose

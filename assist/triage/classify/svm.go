@@ -41,9 +41,9 @@ func fitSVM(ctx context.Context, cfg Config, fc featureConfig, labels []string, 
 			defer wg.Done()
 			defer func() { <-sem }()
 			cPos, cNeg := cfg.C, cfg.C
-			if cfg.Balanced {
+			if cfg.Balance > 0 {
 				n, K := float64(len(ex)), float64(len(labels))
-				cPos = cfg.C * n / (K * float64(counts[k]))
+				cPos = cfg.C * math.Pow(n/(K*float64(counts[k])), cfg.Balance)
 			}
 			w, b := dcd(ctx, xs, sq, ys, k, cPos, cNeg, len(vec.idf), cfg.Epochs, cfg.Seed+uint64(k))
 			m.w[k], m.b[k] = w, b
