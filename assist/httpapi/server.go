@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"amtsassist/assist"
+	"amtsassist/assist/triage"
 	"amtsassist/ingest"
 	"amtsassist/rag"
 
@@ -77,6 +78,12 @@ type Config struct {
 	APIToken string
 	// Drafter drafts memos; nil answers the memo routes with 503.
 	Drafter Drafter
+	// Triager triages tickets and records feedback; nil answers the
+	// triage routes with 503.
+	Triager Triager
+	// Note renders a suggestion as an internal-note text for the ticket
+	// system (?note=true); nil answers such requests with 503.
+	Note func(triage.Suggestion) string
 }
 
 // Server is the HTTP API. It is an http.Handler; the caller owns the
@@ -168,6 +175,9 @@ func New(cfg Config) (*Server, error) {
 	v1.GET("/search", s.search)
 	v1.POST("/memos", s.postMemo)
 	v1.GET("/memos/:id", s.getMemo)
+	if err := s.routeTriage(v1); err != nil {
+		return nil, err
+	}
 	s.engine = e
 	return s, nil
 }
