@@ -49,8 +49,10 @@ type Delta struct {
 // ChatResult describes a finished generation.
 type ChatResult struct {
 	Content string // the whole answer
-	// DoneReason is "stop" for a natural end and "length" when the answer
-	// was cut by NumPredict (a cut structured answer is never valid).
+	// DoneReason is "stop" for a natural end, "length" when the answer was
+	// cut by NumPredict, and "incomplete" when the server ended the stream
+	// without finishing the answer. Anything but "stop" is not a complete
+	// answer (and a structured one is never valid).
 	DoneReason   string
 	PromptTokens int // tokens the model actually evaluated for the prompt
 	OutputTokens int

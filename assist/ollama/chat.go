@@ -41,6 +41,10 @@ const (
 	tokenCacheSize = 4096
 )
 
+// DoneIncomplete is the DoneReason of an answer whose stream ended without
+// the server's final message: like "length", the answer is not complete.
+const DoneIncomplete = "incomplete"
+
 // ChatConfig configures a Chat. Zero Timeout selects DefaultChatTimeout.
 type ChatConfig struct {
 	// URL is the Ollama server's base URL, e.g. "http://127.0.0.1:11434".
@@ -369,7 +373,16 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 		if err := rctx.Err(); err != nil {
 			return assist.ChatResult{}, c.translate(ctx, op, err)
 		}
-		return assist.ChatResult{}, assist.Errorf(assist.Unavailable, op, "Ollama at %s ended the answer stream without a final message", c.client.url)
+		if content.Len() == 0 {
+			return assist.ChatResult{}, assist.Errorf(assist.Unavailable, op, "Ollama at %s ended the answer stream without a final message", c.client.url)
+		}
+		// Ollama v0.6.5 ends a structured answer this way when one token
+		// repeats too often (later versions report an error): the model's
+		// output is unusable, the server is fine. Callers see an answer that
+		// did not end normally and treat it like a cut one (retry or fail).
+		c.logger.WarnContext(ctx, "ollama chat: stream ended without a final message", "output_bytes", content.Len())
+		return assist.ChatResult{Content: content.String(), DoneReason: DoneIncomplete, NumCtx: numCtx, Model: c.model,
+			Duration: time.Since(began), FirstToken: first}, nil
 	}
 
 	res := assist.ChatResult{

@@ -524,8 +524,8 @@ func (j *Job) generate(ctx context.Context, emit func(memo.Event) error) (answer
 		if err != nil {
 			return answer{}, res, err
 		}
-		if res.DoneReason == "length" {
-			why = fmt.Errorf("answer cut off after %d tokens (num_predict %d)", res.OutputTokens, opts.NumPredict)
+		if res.DoneReason != "" && res.DoneReason != "stop" { // "length", "incomplete"
+			why = fmt.Errorf("answer ended with %q after %d tokens (num_predict %d)", res.DoneReason, res.OutputTokens, opts.NumPredict)
 			continue
 		}
 		a, err := parseAnswer(res.Content)
