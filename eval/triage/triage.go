@@ -184,11 +184,11 @@ func (r Report) Print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "task\ttrain time\tNB train time\tpredict p50\tpredict p99\tfeatures\tmodel size\tmodel heap\ttemperature\t\n")
+	fmt.Fprintf(tw, "task\ttrain time\tNB train time\tpredict p50\tpredict p99\tfeatures\tmodel size\tmodel heap\ttemperature\tECE\tNB ECE\t\n")
 	for _, x := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f MB\t%.1f MB\t%.3f\t\n", x.Task, x.TrainTime.Round(time.Millisecond), x.NBTrainTime.Round(time.Millisecond),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f MB\t%.1f MB\t%.3f\t%.3f\t%.3f\t\n", x.Task, x.TrainTime.Round(time.Millisecond), x.NBTrainTime.Round(time.Millisecond),
 			x.PredictP50.Round(time.Microsecond), x.PredictP99.Round(time.Microsecond), x.Features,
-			float64(x.ModelBytes)/1e6, float64(x.HeapBytes)/1e6, x.Temperature)
+			float64(x.ModelBytes)/1e6, float64(x.HeapBytes)/1e6, x.Temperature, x.Ours.ECE, x.NB.ECE)
 	}
 	tw.Flush()
 	for _, x := range r.Results {

@@ -64,11 +64,15 @@ type ClassMetrics struct {
 
 // Metrics are the scores of a model on a labelled test set.
 type Metrics struct {
-	N          int            `json:"n"`
-	Accuracy   float64        `json:"accuracy"`
-	MacroF1    float64        `json:"macro_f1"`    // mean F1 over labels with test support
-	WeightedF1 float64        `json:"weighted_f1"` // F1 weighted by test support
-	PerClass   []ClassMetrics `json:"per_class"`
+	N          int     `json:"n"`
+	Accuracy   float64 `json:"accuracy"`
+	MacroF1    float64 `json:"macro_f1"`    // mean F1 over labels with test support
+	WeightedF1 float64 `json:"weighted_f1"` // F1 weighted by test support
+	// ECE is the expected calibration error of the top confidence over ten
+	// equal-width bins: the mean gap between confidence and accuracy,
+	// weighted by bin size. 0 is perfectly calibrated.
+	ECE      float64        `json:"ece"`
+	PerClass []ClassMetrics `json:"per_class"`
 	// Confusion[i][j] counts test examples of Labels[i] predicted as Labels[j].
 	Confusion [][]int  `json:"confusion"`
 	Labels    []string `json:"labels"`
@@ -98,11 +102,18 @@ func Evaluate(m *Model, test []Example) Metrics {
 		conf[i] = make([]int, len(labels))
 	}
 	correct := 0
+	var binConf, binRight [10]float64
+	var binN [10]int
 	for _, e := range test {
-		p := m.Predict(e.Text)[0].Label
+		top := m.Predict(e.Text)[0]
+		p := top.Label
 		conf[idx[e.Label]][idx[p]]++
+		b := min(9, max(0, int(top.Confidence*10)))
+		binN[b]++
+		binConf[b] += top.Confidence
 		if p == e.Label {
 			correct++
+			binRight[b]++
 		}
 	}
 	met := Metrics{N: len(test), Confusion: conf, Labels: labels}
@@ -110,6 +121,11 @@ func Evaluate(m *Model, test []Example) Metrics {
 		return met
 	}
 	met.Accuracy = float64(correct) / float64(len(test))
+	for b := range binN {
+		if binN[b] > 0 {
+			met.ECE += math.Abs(binConf[b]-binRight[b]) / float64(len(test))
+		}
+	}
 	var macro float64
 	var withSupport int
 	for i, l := range labels {
