@@ -23,9 +23,9 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -35,6 +35,7 @@ import (
 
 	"amtsassist/assist"
 	"amtsassist/assist/triage"
+	"amtsassist/assist/triage/classify"
 	"amtsassist/rag"
 )
 
@@ -283,14 +284,17 @@ func (s *Service) models(m deskModels) map[string]string {
 	return out
 }
 
-// modelName names a classifier by its Name/Version methods when it has them.
+// modelName names a classifier for Suggestion.Models: "name@version" of
+// a classify.Model, "classifier" for others.
 func modelName(c Classifier) string {
-	name := "classifier"
-	if n, ok := c.(interface{ Name() string }); ok {
-		name = n.Name()
+	m, ok := c.(interface{ Info() classify.Info })
+	if !ok {
+		return "classifier"
 	}
-	if v, ok := c.(interface{ Version() string }); ok {
-		name += "@" + v.Version()
+	info := m.Info()
+	name := cmp.Or(info.Name, info.Kind, "classifier")
+	if info.Version != "" {
+		name += "@" + info.Version
 	}
 	return name
 }
@@ -488,5 +492,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + " …"
 }
-
-var _ = fmt.Sprintf
