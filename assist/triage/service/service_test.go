@@ -23,7 +23,7 @@ var (
 
 var printerTicket = triage.Ticket{ID: "new-1", Desk: "it-service", Subject: "Drucker druckt nicht", Body: "Unser Drucker im Raum 3.12 druckt nicht, rote Lampe leuchtet."}
 
-func newService(t *testing.T, chat assist.ChatModel, cat service.Classifier) *service.Service {
+func newService(t testing.TB, chat assist.ChatModel, cat service.Classifier) *service.Service {
 	t.Helper()
 	c, p := classifiers(cat, mediumLikely)
 	s, err := service.New(service.Config{
@@ -107,7 +107,7 @@ func TestTriageCombinesClassifierAndLLM(t *testing.T) {
 
 // assertInTaxonomy fails when a suggestion carries a label outside the
 // it-service taxonomy of testdata/taxonomy.yaml.
-func assertInTaxonomy(t *testing.T, sug triage.Suggestion) {
+func assertInTaxonomy(t testing.TB, sug triage.Suggestion) {
 	t.Helper()
 	cats := []string{"Hardware", "Zugang", "Software", "Netzwerk", "Gehalt"}
 	prios := []string{"niedrig", "mittel", "hoch"}
