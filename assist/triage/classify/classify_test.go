@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"amtsassist/assist"
+	"amtsassist/assist/triage"
 	"amtsassist/assist/triage/classify"
 )
 
@@ -399,4 +400,25 @@ func gz(t *testing.T, b []byte) []byte {
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
+}
+
+func TestPredictIsSafeForConcurrentUse(t *testing.T) {
+	m := train(t, corpus(t))
+	want := m.Predict("Drucker kaputt")
+	done := make(chan []triage.Alternative)
+	for range 8 {
+		go func() {
+			var last []triage.Alternative
+			for range 50 {
+				last = m.Predict("Drucker kaputt")
+				m.Info()
+			}
+			done <- last
+		}()
+	}
+	for range 8 {
+		if diff := cmp.Diff(want, <-done); diff != "" {
+			t.Errorf("concurrent prediction differs:\n%s", diff)
+		}
+	}
 }

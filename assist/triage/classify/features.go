@@ -53,10 +53,34 @@ func hashBigram(a, b string) uint64 {
 }
 
 // rawFeatures is one text's feature counts by hashed key, in two blocks
-// (words and character n-grams) that are weighted and normalised separately.
+// (words and character n-grams) that are weighted and normalised
+// separately. Keys are sorted and distinct: sorting a slice is cheaper than
+// counting in a map and allocates once, which keeps prediction latency flat.
 type rawFeatures struct {
-	word map[uint64]float32
-	char map[uint64]float32
+	word, char counts
+}
+
+type counts struct {
+	keys []uint64
+	n    []float32
+}
+
+// countKeys sorts keys in place and folds runs into counts.
+func countKeys(keys []uint64) counts {
+	if len(keys) == 0 {
+		return counts{}
+	}
+	slices.Sort(keys)
+	c := counts{keys: keys[:0], n: make([]float32, 0, len(keys))}
+	for i, k := range keys {
+		if i > 0 && k == c.keys[len(c.keys)-1] {
+			c.n[len(c.n)-1]++
+			continue
+		}
+		c.keys = append(c.keys, k)
+		c.n = append(c.n, 1)
+	}
+	return c
 }
 
 // extract counts the hashed features of text. Character n-grams are taken
@@ -67,15 +91,16 @@ func (c *featureConfig) extract(text string) rawFeatures {
 	if len(ws) > maxWords {
 		ws = ws[:maxWords]
 	}
-	rf := rawFeatures{word: make(map[uint64]float32, 2*len(ws))}
+	wk := make([]uint64, 0, 2*len(ws))
 	for i, w := range ws {
-		rf.word[hashWord(nsWord, w)]++
+		wk = append(wk, hashWord(nsWord, w))
 		if c.Bigrams && i > 0 {
-			rf.word[hashBigram(ws[i-1], w)]++
+			wk = append(wk, hashBigram(ws[i-1], w))
 		}
 	}
+	rf := rawFeatures{word: countKeys(wk)}
 	if c.CharMax >= c.CharMin && c.CharMin > 0 {
-		rf.char = make(map[uint64]float32, 8*len(ws))
+		ck := make([]uint64, 0, 16*len(ws))
 		// offs holds the byte offsets of the runes of " word " so that an
 		// n-gram is a substring, hashed without building it.
 		var offs []int
@@ -89,10 +114,11 @@ func (c *featureConfig) extract(text string) rawFeatures {
 			nr := len(offs) - 1
 			for n := c.CharMin; n <= c.CharMax && n <= nr; n++ {
 				for i := 0; i+n <= nr; i++ {
-					rf.char[hashWord(nsChar, p[offs[i]:offs[i+n]])]++
+					ck = append(ck, hashWord(nsChar, p[offs[i]:offs[i+n]]))
 				}
 			}
 		}
+		rf.char = countKeys(ck)
 	}
 	return rf
 }
@@ -123,10 +149,13 @@ type vectorizer struct {
 // whole vector has unit length.
 func (v *vectorizer) vectorize(rf rawFeatures) sparse {
 	var s sparse
-	add := func(m map[uint64]float32) {
+	s.idx = make([]int32, 0, len(rf.word.keys)+len(rf.char.keys))
+	s.val = make([]float32, 0, cap(s.idx))
+	add := func(c counts) {
 		start := len(s.idx)
 		var norm float64
-		for k, tf := range m {
+		for j, k := range c.keys {
+			tf := c.n[j]
 			id, ok := v.ids[k]
 			if !ok {
 				continue
@@ -147,9 +176,7 @@ func (v *vectorizer) vectorize(rf rawFeatures) sparse {
 		}
 	}
 	add(rf.word)
-	if rf.char != nil {
-		add(rf.char)
-	}
+	add(rf.char)
 	if !v.cfg.Raw {
 		var norm float64
 		for _, x := range s.val {
@@ -162,23 +189,7 @@ func (v *vectorizer) vectorize(rf rawFeatures) sparse {
 			}
 		}
 	}
-	sortSparse(&s)
 	return s
-}
-
-func sortSparse(s *sparse) {
-	type pair struct {
-		i int32
-		v float32
-	}
-	ps := make([]pair, len(s.idx))
-	for i := range s.idx {
-		ps[i] = pair{s.idx[i], s.val[i]}
-	}
-	slices.SortFunc(ps, func(a, b pair) int { return int(a.i) - int(b.i) })
-	for i, p := range ps {
-		s.idx[i], s.val[i] = p.i, p.v
-	}
 }
 
 // fitVectorizer builds the vocabulary of features that occur in at least
@@ -186,10 +197,10 @@ func sortSparse(s *sparse) {
 func fitVectorizer(cfg featureConfig, raws []rawFeatures, minDF int) *vectorizer {
 	df := map[uint64]int32{}
 	for _, rf := range raws {
-		for k := range rf.word {
+		for _, k := range rf.word.keys {
 			df[k]++
 		}
-		for k := range rf.char {
+		for _, k := range rf.char.keys {
 			df[k]++
 		}
 	}
