@@ -226,8 +226,12 @@ func jsonError(kind string, err error) error {
 		return &assist.Error{Op: op, Kind: assist.Invalid, Msg: fmt.Sprintf("%s payload is not valid JSON: %s at byte %d", kind, syn.Error(), syn.Offset), Err: err}
 	case errors.As(err, &typ):
 		field := typ.Field
-		if field == "" {
+		switch {
+		case field == "":
 			field = "the payload"
+		case field == "meta" && typ.Type.Kind() == reflect.String:
+			// Map values carry no key in the decoder's error.
+			return &assist.Error{Op: op, Kind: assist.Invalid, Msg: fmt.Sprintf("%s payload: meta values must be strings, not JSON %ss", kind, typ.Value), Err: err}
 		}
 		return &assist.Error{Op: op, Kind: assist.Invalid, Msg: fmt.Sprintf("%s payload: %.100s must be %s, not a JSON %s", kind, field, jsonType(typ.Type.String()), typ.Value), Err: err}
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -240,6 +244,12 @@ func jsonError(kind string, err error) error {
 
 // jsonType names a Go type the way a JSON author thinks of it.
 func jsonType(goType string) string {
+	switch goType {
+	case "adapters.flexString":
+		return "a string or a number"
+	case "adapters.named":
+		return `a string or an object with a "name"`
+	}
 	switch {
 	case goType == "string", goType == "time.Time":
 		return "a string"
@@ -305,13 +315,26 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return &json.UnmarshalTypeError{Value: "value", Type: typeOfString}
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeOf(*f)}
 	}
 	*f = flexString(n.String())
 	return nil
 }
 
-var typeOfString = reflect.TypeOf("")
+// jsonKind names the JSON type of a raw value for error messages.
+func jsonKind(b []byte) string {
+	switch b[0] {
+	case '[':
+		return "array"
+	case '{':
+		return "object"
+	case 't', 'f':
+		return "bool"
+	case '"':
+		return "string"
+	}
+	return "number"
+}
 
 // oneOrMany accepts a single object or an array of them: Znuny's TicketGet
 // answers arrays, TicketCreate takes single objects.

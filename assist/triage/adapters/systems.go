@@ -1,7 +1,9 @@
 package adapters
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"amtsassist/assist"
@@ -149,7 +151,7 @@ func (n *named) UnmarshalJSON(b []byte) error {
 		Name string `json:"name"`
 	}
 	if err := json.Unmarshal(b, &o); err != nil {
-		return err
+		return &json.UnmarshalTypeError{Value: jsonKind(bytes.TrimSpace(b)), Type: reflect.TypeOf(*n)}
 	}
 	*n = named(o.Name)
 	return nil
