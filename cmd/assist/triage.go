@@ -74,6 +74,7 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	var input, text, label, name, feedback string
 	var testFraction float64
 	var seed uint64
+	var asJSON bool
 	cfg, rest, err := parse("triage train", args, stderr, getenv, func(fs *flag.FlagSet) {
 		fs.StringVar(&input, "input", "", "CSV file with a header row (required)")
 		fs.StringVar(&text, "text", "subject,body", "comma-separated text columns")
@@ -82,6 +83,7 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		fs.Float64Var(&testFraction, "test", 0.2, "share held back for scoring, stratified; 0 trains on everything and prints no scores")
 		fs.Uint64Var(&seed, "seed", 1, "seed of the held-back split")
 		fs.StringVar(&feedback, "feedback", "", "JSONL file of agent feedback: corrections override the label of the same ticket text and are always trained on")
+		fs.BoolVar(&asJSON, "json", false, `print {"model":{…},"metrics":{…},"coverage":[…]} instead of tables`)
 	}, "--input FILE --text COLS --label COL [flags]")
 	if err != nil {
 		return err
@@ -102,6 +104,9 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	}
 	if name == "" {
 		name = label
+	}
+	if err := classify.CheckName(name); err != nil {
+		return err
 	}
 	store, err := classify.OpenStore(filepath.Join(cfg.DataDir, triageModelDir))
 	if err != nil {
@@ -144,6 +149,18 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		return err
 	}
 	info := m.Info()
+	if asJSON {
+		out := struct {
+			Model    classify.Info     `json:"model"`
+			Metrics  *classify.Metrics `json:"metrics,omitempty"`
+			Coverage []classify.Point  `json:"coverage,omitempty"`
+		}{Model: info}
+		if len(test) > 0 {
+			met := classify.Evaluate(m, test)
+			out.Metrics, out.Coverage = &met, classify.CoverageAccuracy(m, test, trainCoverages)
+		}
+		return json.NewEncoder(stdout).Encode(out)
+	}
 	fmt.Fprintf(stdout, "model %s %s: %d labels, %d training examples, %d features, %.1f MB, trained in %s\n",
 		name, version, len(m.Labels()), len(train), info.Features, float64(info.SizeBytes)/1e6, elapsed.Round(time.Millisecond))
 	if len(test) == 0 {
@@ -153,8 +170,17 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	fmt.Fprintf(stdout, "\nheld-out scores (%d examples, %.0f %% of the input, stratified, seed %d):\n", met.N, 100*testFraction, seed)
 	fmt.Fprintf(stdout, "accuracy %.3f  macro-F1 %.3f  weighted-F1 %.3f  calibration error (ECE) %.3f\n\n", met.Accuracy, met.MacroF1, met.WeightedF1, met.ECE)
 	printMetrics(stdout, met)
-	return nil
+	fmt.Fprintln(stdout, "\ncoverage–accuracy (choose the \"unsicher\" threshold: below it the suggestion is marked unsure)")
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "coverage\tthreshold\taccuracy\t")
+	for _, p := range classify.CoverageAccuracy(m, test, trainCoverages) {
+		fmt.Fprintf(tw, "%.2f\t%.3f\t%.3f\t\n", p.Coverage, p.Threshold, p.Accuracy)
+	}
+	return tw.Flush()
 }
+
+// trainCoverages are the rows of the coverage–accuracy table of train.
+var trainCoverages = []float64{0.5, 0.6, 0.7, 0.8, 0.9, 1}
 
 func printMetrics(w io.Writer, met classify.Metrics) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -69,9 +69,32 @@ func TestTriageTrainAndPredict(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "triage-models", "queue", "v001.gob.gz")); err != nil {
 			t.Error(err)
 		}
+		if !strings.Contains(out, "coverage–accuracy") {
+			t.Errorf("output lacks the coverage–accuracy table:\n%s", out)
+		}
 		out, _, err = runTriage(t, dir, "train", "--input", triageTickets, "--label", "queue", "--test", "0")
 		if err != nil || !strings.Contains(out, "model queue v002") {
 			t.Errorf("second training: %v\n%s", err, out)
+		}
+	})
+	t.Run("train --json prints the model info and held-out metrics", func(t *testing.T) {
+		out, _, err := runTriage(t, dir, "train", "--input", triageTickets, "--label", "queue", "--name", "q-json", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Model struct {
+				Name, Version string
+				Examples      int
+			}
+			Metrics  struct{ Accuracy float64 }
+			Coverage []struct{ Coverage float64 }
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if got.Model.Name != "q-json" || got.Model.Version != "v001" || got.Model.Examples != 24 || len(got.Coverage) == 0 {
+			t.Errorf("unexpected %+v", got)
 		}
 	})
 	t.Run("predict prints one JSON line per row in input order", func(t *testing.T) {

@@ -114,6 +114,16 @@ type Model struct {
 
 	sizeOnce sync.Once
 	size     int64
+	// mu guards info, whose name and version Store.Put sets.
+	mu sync.Mutex
+}
+
+func (m *Model) infoCopy() Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	info := m.info
+	info.LabelCounts = cloneMap(info.LabelCounts)
+	return info
 }
 
 // Labels returns the labels the model can predict, sorted.
@@ -127,8 +137,7 @@ func (m *Model) Info() Info {
 			m.size = cw.n
 		}
 	})
-	info := m.info
-	info.LabelCounts = cloneMap(info.LabelCounts)
+	info := m.infoCopy()
 	info.SizeBytes = m.size
 	return info
 }
@@ -353,6 +362,27 @@ func cloneMap(m map[string]int) map[string]int {
 	out := make(map[string]int, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+// Restrict keeps the alternatives whose label is in allowed and rescales
+// their probabilities to sum to 1, so that a taxonomy narrower than the
+// model's labels (a desk that dropped a queue) is never left. It returns
+// nil when no alternative is allowed; order is kept.
+func Restrict(alts []triage.Alternative, allowed []string) []triage.Alternative {
+	var out []triage.Alternative
+	var sum float64
+	for _, a := range alts {
+		if slices.Contains(allowed, a.Label) {
+			out = append(out, a)
+			sum += a.Confidence
+		}
+	}
+	if sum > 0 {
+		for i := range out {
+			out[i].Confidence /= sum
+		}
 	}
 	return out
 }

@@ -7,10 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"amtsassist/assist"
 	"amtsassist/assist/triage"
@@ -420,5 +422,51 @@ func TestPredictIsSafeForConcurrentUse(t *testing.T) {
 		if diff := cmp.Diff(want, <-done); diff != "" {
 			t.Errorf("concurrent prediction differs:\n%s", diff)
 		}
+	}
+}
+
+func TestRestrict(t *testing.T) {
+	alts := []triage.Alternative{{Label: "A", Confidence: 0.5}, {Label: "B", Confidence: 0.3}, {Label: "C", Confidence: 0.2}}
+	tests := []struct {
+		name    string
+		allowed []string
+		want    []triage.Alternative
+	}{
+		{"allowed labels keep their order and sum to 1", []string{"C", "B"}, []triage.Alternative{{Label: "B", Confidence: 0.6}, {Label: "C", Confidence: 0.4}}},
+		{"all labels allowed change nothing", []string{"A", "B", "C"}, alts},
+		{"no allowed label gives nothing", []string{"Gehalt"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := classify.Restrict(slices.Clone(alts), tt.allowed)
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConcurrentPutsGetDistinctVersions(t *testing.T) {
+	s, err := classify.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := train(t, corpus(t))
+	got := make(chan string)
+	for range 6 {
+		go func() {
+			v, err := s.Put("queue", m)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- v
+		}()
+	}
+	seen := map[string]bool{}
+	for range 6 {
+		seen[<-got] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("6 concurrent puts made versions %v", seen)
 	}
 }

@@ -38,13 +38,14 @@ type wireModel struct {
 }
 
 // Save writes m as gzip-compressed gob.
-func Save(w io.Writer, m *Model) error {
+func Save(w io.Writer, m *Model) error { return save(w, m, m.infoCopy()) }
+
+func save(w io.Writer, m *Model, info Info) error {
 	const op = "save classifier"
 	keys := make([]uint64, len(m.vec.idf))
 	for k, id := range m.vec.ids {
 		keys[id] = k
 	}
-	info := m.info
 	info.SizeBytes = 0
 	zw := gzip.NewWriter(w)
 	err := gob.NewEncoder(zw).Encode(wireModel{Format: wireFormat, Info: info, Labels: m.labels, Feat: m.vec.cfg,
@@ -110,6 +111,9 @@ func OpenStore(dir string) (*Store, error) {
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CheckName returns Invalid unless name can name a model in a Store.
+func CheckName(name string) error { return checkName("check model name", name) }
 
 func checkName(op, name string) error {
 	if !validName.MatchString(name) || strings.Contains(name, "..") {
@@ -181,12 +185,13 @@ func (s *Store) Put(name string, m *Model) (string, error) {
 	}
 	for range 100 {
 		version := fmt.Sprintf("v%03d", next)
-		m.info.Name, m.info.Version = name, version
+		info := m.infoCopy()
+		info.Name, info.Version = name, version
 		tmp, err := os.CreateTemp(dir, ".tmp-*")
 		if err != nil {
 			return "", &assist.Error{Op: op, Kind: assist.Unavailable, Msg: "cannot write model file", Err: err}
 		}
-		err = Save(tmp, m)
+		err = save(tmp, m, info)
 		if err == nil {
 			err = tmp.Sync()
 		}
@@ -209,6 +214,9 @@ func (s *Store) Put(name string, m *Model) (string, error) {
 			return "", &assist.Error{Op: op, Kind: assist.Unavailable, Msg: "cannot write model file", Err: err}
 		}
 		syncDir(dir)
+		m.mu.Lock()
+		m.info.Name, m.info.Version = name, version
+		m.mu.Unlock()
 		return version, nil
 	}
 	return "", assist.Errorf(assist.Conflict, op, "too many concurrent writers for model %q", name)
