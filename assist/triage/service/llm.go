@@ -81,18 +81,18 @@ func (s *Service) classifyLLM(ctx context.Context, t triage.Ticket, tax Desk, ex
 	for i := range examples {
 		examples[i].Text = asData(examples[i].Text)
 	}
-	system, user, err := render(classifyPrompt, map[string]any{
-		"Desk": t.Desk, "Categories": tax.Categories, "Priorities": tax.Priorities,
-		"Examples": examples, "Ticket": asData(t.Text()),
-	})
-	if err != nil {
-		return llmChoice{}, assist.E(assist.Internal, "triage prompt", err)
-	}
 	opts := s.cfg.Options
 	if opts.NumPredict == 0 {
 		opts.NumPredict = classifyNumPredict
 	}
-	content, err := s.chat(ctx, system, user, schema, opts)
+	text := t.Text()
+	content, err := s.classifyOnce(ctx, t.Desk, tax, examples, text, schema, opts)
+	if assist.KindOf(err) == assist.TooLarge && (len(examples) > 0 || len(text) > retryTextBytes) {
+		// A small context: the examples help, but an answer without them
+		// beats none. The subject and the start of the body carry the topic.
+		s.log.InfoContext(ctx, "triage prompt too large; retrying without examples", "desk", t.Desk, "examples", len(examples))
+		content, err = s.classifyOnce(ctx, t.Desk, tax, nil, truncate(text, retryTextBytes), schema, opts)
+	}
 	if err != nil {
 		return llmChoice{}, err
 	}
@@ -109,6 +109,21 @@ func (s *Service) classifyLLM(ctx context.Context, t triage.Ticket, tax Desk, ex
 		return llmChoice{}, fmt.Errorf("%w: priority %q is not in the taxonomy", errModelOutput, c.Priority)
 	}
 	return c, nil
+}
+
+// retryTextBytes bounds the ticket text of the retry after a prompt was
+// too large for the model's context.
+const retryTextBytes = 1000
+
+func (s *Service) classifyOnce(ctx context.Context, desk string, tax Desk, examples []example, text string, schema json.RawMessage, opts assist.ChatOptions) (string, error) {
+	system, user, err := render(classifyPrompt, map[string]any{
+		"Desk": desk, "Categories": tax.Categories, "Priorities": tax.Priorities,
+		"Examples": examples, "Ticket": asData(text),
+	})
+	if err != nil {
+		return "", assist.E(assist.Internal, "triage prompt", err)
+	}
+	return s.chat(ctx, system, user, schema, opts)
 }
 
 // chat runs one structured request and returns the whole answer; a cut

@@ -11,6 +11,7 @@ import (
 	"amtsassist/assist"
 	"amtsassist/assist/triage"
 	"amtsassist/assist/triage/service"
+	"amtsassist/ingest"
 )
 
 var (
@@ -75,6 +76,14 @@ func TestTriageCombinesClassifierAndLLM(t *testing.T) {
 		{name: "a failing model server falls back", classifier: hardwareLikely,
 			classify:  fail(assist.Unavailable),
 			wantLabel: "Hardware", wantConf: 0.7, wantSource: "fallback"},
+		{name: "a prompt too large for the context is retried without examples", classifier: hardwareLikely,
+			classify: func(req assist.ChatRequest) (assist.ChatResult, error) {
+				if strings.Contains(req.Messages[1].Content, "Beispiel") {
+					return assist.ChatResult{}, assist.Errorf(assist.TooLarge, "fake chat", "prompt too large")
+				}
+				return replyJSON(map[string]string{"category": "Hardware", "priority": "mittel"})(req)
+			},
+			wantLabel: "Hardware", wantConf: 0.6*0.7 + 0.4, wantSource: "combined"},
 		{name: "the LLM alone is unsure among five categories", classifier: nil,
 			classify:  replyJSON(map[string]string{"category": "Zugang", "priority": "hoch"}),
 			wantLabel: "Zugang", wantConf: 0.6*0.2 + 0.4, wantSource: "llm", wantUnsure: true},
@@ -262,6 +271,37 @@ func TestGeneratedAnswer(t *testing.T) {
 				t.Errorf("answer = %+v, want mode %s", sug.Answer, tt.wantMode)
 			}
 		})
+	}
+}
+
+func TestAnswerGroundedOnKnowledgeDocuments(t *testing.T) {
+	ix := newIndex(t)
+	p, _ := ingest.New(ingest.Config{Index: ix})
+	doc := "# Druckerrichtlinie der IT\n\nDefekte Drucker meldet die IT-Hotline dem Hersteller; Ersatzgeräte stehen im Raum 0.10.\n"
+	for desk, id := range map[string]string{"it-service": "druckerrichtlinie", "buergerbuero": "bb-richtlinie"} {
+		if _, err := p.IngestInputs(context.Background(), []ingest.Input{{Name: id + ".md", ID: id, Data: []byte(doc)}}, ingest.Options{Corpus: assist.CorpusRegulations, Authority: desk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chat := &fakeChat{
+		classify: replyJSON(map[string]string{"category": "Hardware", "priority": "mittel"}),
+		answer:   replyJSON(map[string]any{"answer": "Ein Ersatzgerät steht im Raum 0.10 bereit.", "sources": []string{"druckerrichtlinie", "1"}}),
+	}
+	c, pr := classifiers(hardwareLikely, mediumLikely)
+	s, err := service.New(service.Config{Index: ix, Chat: chat, Category: c, Priority: pr, Taxonomy: loadTaxonomy(t), Knowledge: true, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sug, err := s.Triage(context.Background(), printerTicket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sug.Answer.Mode != "llm" || !slices.Equal(sug.Answer.Sources, []string{"druckerrichtlinie", "1"}) {
+		t.Errorf("answer = %+v", sug.Answer)
+	}
+	prompt := chat.reqs[len(chat.reqs)-1].Messages[1].Content
+	if !strings.Contains(prompt, "[druckerrichtlinie]") || strings.Contains(prompt, "bb-richtlinie") {
+		t.Errorf("the answer prompt should hold the desk's document and not the other desk's:\n%s", prompt)
 	}
 }
 
