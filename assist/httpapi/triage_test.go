@@ -403,3 +403,26 @@ func TestTriageMetricsCountSuggestionsAndAcceptance(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTriageTicket measures the API's own cost per ticket (payload
+// parsing, HTML stripping, response encoding) with a triager that answers
+// at once.
+func BenchmarkTriageTicket(b *testing.B) {
+	for _, tt := range []struct{ name, query, file string }{
+		{"generic", "", "generic.json"},
+		{"znuny HTML", "?format=znuny&desk=it", "znuny-ticketget.json"},
+		{"zammad HTML", "?format=zammad&desk=it", "zammad-webhook.json"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			e, _ := newTriageEnv(b, nil)
+			body := adapterExample(b, tt.file)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := e.post(b, "/v1/tickets/triage"+tt.query, "application/json", body)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}

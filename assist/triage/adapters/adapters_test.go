@@ -196,3 +196,17 @@ func FuzzStripHTML(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	for _, tt := range []struct{ kind, file string }{{"generic", "generic.json"}, {"znuny", "znuny-ticketget.json"}, {"zammad", "zammad-webhook.json"}} {
+		b.Run(tt.kind, func(b *testing.B) {
+			data := readTestdata(b, tt.file)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := adapters.Parse(tt.kind, data, "it"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
