@@ -218,6 +218,7 @@ func TestTriageRejectsBadInvocations(t *testing.T) {
 		{"a missing input file is named", []string{"train", "--input", "testdata/nope.csv"}, false, "cannot open testdata/nope.csv"},
 		{"an unknown model is not found", []string{"predict", "--model", "nope", "--input", triageNew}, false, `no model named "nope"`},
 		{"a malformed feedback line names file and line", []string{"train", "--input", triageTickets, "--feedback", bad}, false, "bad.jsonl:2 is not a feedback JSON object"},
+		{"bench without data names the folder", []string{"bench", "--data", "testdata/no-such-dir"}, false, "benchmark data not found at testdata/no-such-dir"},
 		{"a model name with a path is invalid", []string{"train", "--input", triageTickets, "--name", "../x"}, false, `model name "../x" is invalid`},
 	}
 	for _, tt := range tests {

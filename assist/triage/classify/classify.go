@@ -36,6 +36,9 @@ type Config struct {
 	CharMin, CharMax int
 	// NoChars and NoBigrams switch those feature families off.
 	NoChars, NoBigrams bool
+	// CharWeight scales the character n-gram block against the word block
+	// (each is l2-normalised first). Default 1.
+	CharWeight float64
 	// Balance weighs the positive examples of each class by
 	// (n / (K·n_class))^Balance: 0 is unweighted, 1 fully balanced (rare
 	// classes count as much as frequent ones). Partial balancing lifts rare
@@ -235,7 +238,7 @@ func Train(ctx context.Context, ex []Example, cfg Config) (*Model, error) {
 	}
 	fc := featureConfig{Bigrams: !cfg.NoBigrams}
 	if !cfg.NoChars {
-		fc.CharMin, fc.CharMax = cfg.CharMin, cfg.CharMax
+		fc.CharMin, fc.CharMax, fc.CharWeight = cfg.CharMin, cfg.CharMax, float32(cfg.CharWeight)
 	}
 	raws, err := extractAll(ctx, fc, ex, cfg.Workers)
 	if err != nil {

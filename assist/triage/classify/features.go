@@ -129,6 +129,9 @@ type featureConfig struct {
 	CharMin, CharMax int
 	// Raw uses plain counts without tf-idf or normalisation (naive Bayes).
 	Raw bool
+	// CharWeight scales the character block against the word block
+	// before the final normalisation; 0 means 1.
+	CharWeight float32
 }
 
 // sparse is a feature vector over the model's compact feature ids.
@@ -151,7 +154,7 @@ func (v *vectorizer) vectorize(rf rawFeatures) sparse {
 	var s sparse
 	s.idx = make([]int32, 0, len(rf.word.keys)+len(rf.char.keys))
 	s.val = make([]float32, 0, cap(s.idx))
-	add := func(c counts) {
+	add := func(c counts, weight float32) {
 		start := len(s.idx)
 		var norm float64
 		for j, k := range c.keys {
@@ -169,14 +172,18 @@ func (v *vectorizer) vectorize(rf rawFeatures) sparse {
 			s.val = append(s.val, x)
 		}
 		if !v.cfg.Raw && norm > 0 {
-			inv := float32(1 / math.Sqrt(norm))
+			inv := weight * float32(1/math.Sqrt(norm))
 			for i := start; i < len(s.val); i++ {
 				s.val[i] *= inv
 			}
 		}
 	}
-	add(rf.word)
-	add(rf.char)
+	add(rf.word, 1)
+	cw := v.cfg.CharWeight
+	if cw <= 0 {
+		cw = 1
+	}
+	add(rf.char, cw)
 	if !v.cfg.Raw {
 		var norm float64
 		for _, x := range s.val {
