@@ -52,11 +52,11 @@ func TestRealTinyModel(t *testing.T) {
 		tickets      []triage.Ticket
 	}{
 		{name: "output cut by num_predict falls back to the classifier", model: srv.LongModel,
-			opts: assist.ChatOptions{NumCtx: 2048, NumPredict: 3}, wantFallback: true, tickets: []triage.Ticket{printerTicket, injectedTicket}},
+			opts: assist.ChatOptions{NumCtx: 2048, NumPredict: 3}, wantFallback: true, tickets: []triage.Ticket{injectedTicket}},
 		{name: "a prompt larger than the 512-token context falls back", model: srv.Model,
 			opts: assist.ChatOptions{NumPredict: 64}, wantFallback: true, tickets: []triage.Ticket{printerTicket}},
 		{name: "free generation under the schema gives only taxonomy labels", model: srv.LongModel,
-			opts: assist.ChatOptions{NumCtx: 2048, NumPredict: 80}, tickets: []triage.Ticket{injectedTicket}},
+			opts: assist.ChatOptions{NumCtx: 2048, NumPredict: 64}, tickets: []triage.Ticket{injectedTicket}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
