@@ -71,7 +71,7 @@ func readExamples(path string, text []string, label string) ([]classify.Example,
 }
 
 func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	var input, text, label, name, feedback string
+	var input, text, label, name, feedback, desk string
 	var testFraction float64
 	var seed uint64
 	var asJSON bool
@@ -83,6 +83,7 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		fs.Float64Var(&testFraction, "test", 0.2, "share held back for scoring, stratified; 0 trains on everything and prints no scores")
 		fs.Uint64Var(&seed, "seed", 1, "seed of the held-back split")
 		fs.StringVar(&feedback, "feedback", "", "JSONL file of agent feedback: corrections override the label of the same ticket text and are always trained on")
+		fs.StringVar(&desk, "desk", "", "use only the feedback of this service desk (default: all)")
 		fs.BoolVar(&asJSON, "json", false, `print {"model":{…},"metrics":{…},"coverage":[…]} instead of tables`)
 	}, "--input FILE --text COLS --label COL [flags]")
 	if err != nil {
@@ -125,7 +126,7 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		if strings.EqualFold(label, "priority") {
 			field = "priority"
 		}
-		if fb, err = readFeedback(feedback, field); err != nil {
+		if fb, err = readFeedback(feedback, field, desk); err != nil {
 			return err
 		}
 		var corrected int
@@ -206,11 +207,12 @@ func printMetrics(w io.Writer, met classify.Metrics) {
 	tw.Flush()
 }
 
-// readFeedback reads triage.Feedback lines and returns the ticket texts
-// with the label the agent kept or set in field ("category" or "priority").
-// Lines without that label or without text are skipped; a malformed line is
-// Invalid and names the file and line.
-func readFeedback(path, field string) ([]classify.Example, error) {
+// readFeedback reads triage.Feedback lines (the service's feedback log) and
+// returns the ticket texts with the label the agent kept or set in field
+// ("category" or "priority"), of desk unless it is empty. Lines without
+// that label or without text are skipped; a malformed line is Invalid and
+// names the file and line.
+func readFeedback(path, field, desk string) ([]classify.Example, error) {
 	const op = "read feedback"
 	f, err := os.Open(path)
 	if err != nil {
@@ -228,6 +230,9 @@ func readFeedback(path, field string) ([]classify.Example, error) {
 		var fb triage.Feedback
 		if err := json.Unmarshal([]byte(b), &fb); err != nil {
 			return nil, &assist.Error{Op: op, Kind: assist.Invalid, Msg: fmt.Sprintf("%s:%d is not a feedback JSON object", path, line), Err: err}
+		}
+		if desk != "" && fb.Desk != desk {
+			continue
 		}
 		lab := fb.Category
 		if field == "priority" {

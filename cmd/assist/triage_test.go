@@ -184,7 +184,11 @@ func TestTriageFeedbackCorrectsTheModel(t *testing.T) {
 	b, _ := json.Marshal(fb)
 	fbPath := filepath.Join(dir, "feedback.jsonl")
 	os.WriteFile(fbPath, append(append([]byte("\n"), b...), '\n'), 0o644)
-	out, errOut, err := runTriage(t, dir, "train", "--input", triageTickets, "--label", "queue", "--feedback", fbPath)
+	out, _, err := runTriage(t, dir, "train", "--input", triageTickets, "--label", "queue", "--feedback", fbPath, "--desk", "hr")
+	if err != nil || !strings.Contains(out, "feedback: 0 examples") {
+		t.Errorf("feedback of another desk is used: %v\n%s", err, out)
+	}
+	out, errOut, err := runTriage(t, dir, "train", "--input", triageTickets, "--label", "queue", "--feedback", fbPath, "--desk", "it")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
