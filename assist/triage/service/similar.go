@@ -23,6 +23,10 @@ const (
 	// dupSimilarity is the word-set Jaccard similarity above which two
 	// tickets count as near-identical.
 	dupSimilarity = 0.9
+	// sameSubjectSimilarity is the lower bar for tickets whose normalised
+	// subjects are equal: generic subjects ("Frage", "Problem") alone do
+	// not make two tickets the same.
+	sameSubjectSimilarity = 0.5
 )
 
 // search finds past tickets of t's desk, never of another desk.
@@ -114,7 +118,8 @@ func fewShot(hits []rag.Hit, tax Desk, n int) []example {
 }
 
 // similar ranks resolved hits by relevance × recency, drops near-identical
-// ones and returns the best n.
+// ones (word-set Jaccard > 0.9, or > 0.5 with the same normalised
+// subject) and returns the best n.
 //
 // Relevance is the hit's score divided by the best score (so 1 is the best
 // match); recency multiplies it by 0.5 + 0.5·2^(−age/HalfLife): a ticket
@@ -165,7 +170,8 @@ func (s *Service) similar(hits []rag.Hit, n int) []triage.Similar {
 	for _, c := range cands {
 		dup := false
 		for _, k := range kept {
-			if (c.norm != "" && c.norm == k.norm) || jaccard(c.words, k.words) > dupSimilarity {
+			j := jaccard(c.words, k.words)
+			if j > dupSimilarity || (c.norm != "" && c.norm == k.norm && j > sameSubjectSimilarity) {
 				dup = true
 				break
 			}
