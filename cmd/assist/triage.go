@@ -24,7 +24,7 @@ import (
 const triageUsage = `Usage:
   assist triage train --input tickets.csv --text subject,body --label queue [--name NAME] [--test 0.2] [--feedback feedback.jsonl]
   assist triage predict --model NAME --input tickets.csv --text subject,body [--json]
-  assist triage bench [--data ../shared/data] [--json FILE]
+  assist triage bench [--data ../shared/data] [--splits N] [--json FILE]
 
 Models are stored, versioned, under <data-dir>/triage-models/NAME.
 `
@@ -357,6 +357,7 @@ func triageBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	data := fs.String("data", defaultDataDir, "folder with the shared benchmark data")
 	asJSON := fs.String("json", "", "also write the figures as JSON to this file")
+	nsplits := fs.Int("splits", 1, "also report the spread of our scores over this many seeded splits")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -366,7 +367,7 @@ func triageBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := os.Stat(*data); err != nil {
 		return fmt.Errorf("benchmark data not found at %s (set --data): %v", *data, errors.Unwrap(err))
 	}
-	rep, err := evaltriage.Run(ctx, *data, stdout)
+	rep, err := evaltriage.RunWith(ctx, *data, stdout, evaltriage.Options{Splits: *nsplits})
 	if err != nil {
 		return err
 	}
