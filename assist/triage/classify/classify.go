@@ -56,6 +56,10 @@ type Config struct {
 	Seed uint64
 	// Workers bounds the classes trained in parallel. Default GOMAXPROCS.
 	Workers int
+	// MaxLabels bounds the distinct labels: the model holds a weight row
+	// per label, and thousands of labels mean an id column was taken for a
+	// label column. Default 500.
+	MaxLabels int
 }
 
 func (c Config) withDefaults() Config {
@@ -86,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxLabels <= 0 {
+		c.MaxLabels = 500
 	}
 	return c
 }
@@ -227,7 +234,8 @@ func validate(op string, ex []Example) (labels []string, counts map[string]int, 
 }
 
 // Train fits a classifier on ex. It returns Invalid for an empty set, an
-// empty label or fewer than two labels, and Canceled when ctx ends.
+// empty label, fewer than two or more than MaxLabels labels, and Canceled
+// when ctx ends.
 func Train(ctx context.Context, ex []Example, cfg Config) (*Model, error) {
 	const op = "train classifier"
 	start := time.Now()
@@ -235,6 +243,9 @@ func Train(ctx context.Context, ex []Example, cfg Config) (*Model, error) {
 	labels, counts, err := validate(op, ex)
 	if err != nil {
 		return nil, err
+	}
+	if len(labels) > cfg.MaxLabels {
+		return nil, assist.Errorf(assist.Invalid, op, "%d distinct labels; at most %d are supported (is the label column right?)", len(labels), cfg.MaxLabels)
 	}
 	fc := featureConfig{Bigrams: !cfg.NoBigrams}
 	if !cfg.NoChars {

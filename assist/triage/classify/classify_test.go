@@ -3,6 +3,7 @@ package classify_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 
 	"math"
 	"os"
@@ -79,6 +80,28 @@ func TestTrainRejectsUnusableSets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTrainLimitsLabels(t *testing.T) {
+	var ex []classify.Example
+	for i := range 600 {
+		ex = append(ex, classify.Example{Text: "ticket", Label: fmt.Sprint("id-", i)})
+	}
+	_, err := classify.Train(context.Background(), ex, classify.Config{})
+	if want := "600 distinct labels; at most 500 are supported (is the label column right?)"; assist.Message(err) != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+func TestTrainOnEmptyTextsPredictsFromPriors(t *testing.T) {
+	ex := []classify.Example{{"", "a"}, {"", "a"}, {"", "a"}, {"", "b"}}
+	m, err := classify.Train(context.Background(), ex, classify.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Predict("irgendwas"); len(got) != 2 || got[0].Label != "a" {
+		t.Errorf("got %v, want a before b", got)
 	}
 }
 
