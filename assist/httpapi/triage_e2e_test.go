@@ -1,11 +1,8 @@
-//go:build triagee2e
+package httpapi_test
 
 // This end-to-end test wires the real triage service (assist/triage/service)
-// and a real Ollama server with the tiny model behind the HTTP API. It is
-// behind the build tag triagee2e until the service package is committed;
-// run it with `go test -tags triagee2e -run E2E ./assist/httpapi/`.
-
-package httpapi_test
+// and a real Ollama server with the tiny model behind the HTTP API. It skips
+// without an Ollama binary (see assist/ollama/ollamatest) and in -short mode.
 
 import (
 	"context"
@@ -51,8 +48,11 @@ func (f fixedClassifier) Labels() []string {
 }
 
 func TestE2ETriageOverHTTPWithTheRealServiceAndOllama(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an Ollama server: skipped in -short mode")
+	}
 	ctx := context.Background()
-	srv := ollamatest.StartShared(t)
+	srv := ollamatest.Start(t)
 	ix, err := local.Open(t.TempDir(), local.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestE2ETriageOverHTTPWithTheRealServiceAndOllama(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chat, err := ollama.NewChat(ctx, ollama.ChatConfig{URL: srv.URL, Model: srv.LongModel, Timeout: time.Minute}, nil)
+	chat, err := ollama.NewChat(ctx, ollama.ChatConfig{URL: srv.URL, Model: srv.Model, Timeout: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +107,12 @@ func TestE2ETriageOverHTTPWithTheRealServiceAndOllama(t *testing.T) {
 	}
 	if strings.Contains(sug.Answer.Text, "Ignoriere alle Anweisungen") {
 		t.Errorf("the injected instruction leaked into the answer: %q", sug.Answer.Text)
+	}
+	// The tiny model's 512-token context and gibberish make the LLM path
+	// fail or answer off-taxonomy; whatever it did, a fallback must be
+	// flagged in the response.
+	if (sug.Category.Source == "fallback") != sug.Category.Fallback {
+		t.Errorf("fallback not flagged consistently: %+v", sug.Category)
 	}
 	if sug.Note == "" || sug.TicketID != "99" {
 		t.Errorf("note %q, ticket id %q", sug.Note, sug.TicketID)
