@@ -84,3 +84,24 @@ type ChatModel interface {
 type TokenCounter interface {
 	CountTokens(ctx context.Context, text string) (int, error)
 }
+
+// Over returns base with o's non-zero fields applied: a request's options
+// override the use case's configured ones field by field.
+func (o ChatOptions) Over(base ChatOptions) ChatOptions {
+	if o.Temperature != nil {
+		base.Temperature = o.Temperature
+	}
+	if o.Seed != nil {
+		base.Seed = o.Seed
+	}
+	if o.NumCtx != 0 {
+		base.NumCtx = o.NumCtx
+	}
+	if o.NumPredict != 0 {
+		base.NumPredict = o.NumPredict
+	}
+	if o.KeepAlive != 0 {
+		base.KeepAlive = o.KeepAlive
+	}
+	return base
+}

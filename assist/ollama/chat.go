@@ -189,25 +189,7 @@ func (c *Chat) translate(ctx context.Context, op string, err error) error {
 }
 
 // merge applies the request's non-zero options over the configured ones.
-func (c *Chat) merge(o assist.ChatOptions) assist.ChatOptions {
-	m := c.cfg.Options
-	if o.Temperature != nil {
-		m.Temperature = o.Temperature
-	}
-	if o.Seed != nil {
-		m.Seed = o.Seed
-	}
-	if o.NumCtx != 0 {
-		m.NumCtx = o.NumCtx
-	}
-	if o.NumPredict != 0 {
-		m.NumPredict = o.NumPredict
-	}
-	if o.KeepAlive != 0 {
-		m.KeepAlive = o.KeepAlive
-	}
-	return m
-}
+func (c *Chat) merge(o assist.ChatOptions) assist.ChatOptions { return o.Over(c.cfg.Options) }
 
 // numCtx is the context size in force for merged options m.
 func (c *Chat) numCtx(m assist.ChatOptions) int {

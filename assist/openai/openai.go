@@ -222,22 +222,7 @@ func (c *Chat) Check(ctx context.Context) error {
 }
 
 // merge applies the request's non-zero options over the configured ones.
-func (c *Chat) merge(o assist.ChatOptions) assist.ChatOptions {
-	m := c.cfg.Options
-	if o.Temperature != nil {
-		m.Temperature = o.Temperature
-	}
-	if o.Seed != nil {
-		m.Seed = o.Seed
-	}
-	if o.NumCtx != 0 {
-		m.NumCtx = o.NumCtx
-	}
-	if o.NumPredict != 0 {
-		m.NumPredict = o.NumPredict
-	}
-	return m
-}
+func (c *Chat) merge(o assist.ChatOptions) assist.ChatOptions { return o.Over(c.cfg.Options) }
 
 // Chat streams the answer to fn. Returning an error from fn stops the
 // stream (the connection is closed, which vLLM, llama.cpp and Ollama take
