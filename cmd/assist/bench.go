@@ -13,6 +13,7 @@ import (
 	"amtsassist/eval/extraction"
 	"amtsassist/eval/retrieval"
 	"amtsassist/eval/throughput"
+	evaltriage "amtsassist/eval/triage"
 )
 
 // defaultDataDir is where the shared benchmark data lies relative to the
@@ -21,7 +22,7 @@ const defaultDataDir = "../shared/data"
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
-		return usageError{errors.New("name a suite: retrieval, pdf or ingest")}
+		return usageError{errors.New("name a suite: retrieval, pdf, ingest or triage")}
 	}
 	suite, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("assist bench "+suite, flag.ContinueOnError)
@@ -47,8 +48,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		report, err = benchRetrieval(ctx, abs, stdout)
 	case "pdf":
 		report, err = benchPDF(ctx, abs, stdout)
+	case "triage":
+		report, err = evaltriage.Run(ctx, abs, stdout)
 	default:
-		return usageError{fmt.Errorf("unknown suite %q: want retrieval, pdf or ingest", suite)}
+		return usageError{fmt.Errorf("unknown suite %q: want retrieval, pdf, ingest or triage", suite)}
 	}
 	if err != nil {
 		return err

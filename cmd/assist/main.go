@@ -36,7 +36,8 @@ Usage:
   assist stats [--json]                show what the index holds
   assist extract FILE                  print the text extracted from one document
   assist draft [flags]                 draft a memo (Vermerk) with verified citations
-  assist bench retrieval|pdf|ingest    run a benchmark suite on ../shared/data
+  assist triage train|predict|bench    train and apply ticket classifiers
+  assist bench retrieval|pdf|ingest|triage   run a benchmark suite on ../shared/data
 
 Run "assist COMMAND --help" for the flags of a command. Every command also
 takes the common flags (--data-dir, --embed-model, --ollama-url, ...), each of
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdExtract(ctx, rest, stdout, stderr, getenv)
 	case "draft":
 		err = cmdDraft(ctx, rest, stdout, stderr, getenv)
+	case "triage":
+		err = cmdTriage(ctx, rest, stdout, stderr, getenv)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr, getenv)
 	default:

@@ -19,6 +19,7 @@ import (
 
 	"amtsassist/assist/httpapi"
 	"amtsassist/assist/memo"
+	"amtsassist/assist/triage/service"
 	"amtsassist/cmd/internal/app"
 	"amtsassist/cmd/internal/config"
 	"amtsassist/cmd/internal/demo"
@@ -84,7 +85,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Retriever: a.Retriever, Index: a.Index, Ingester: a.Pipeline, Checks: a.Checks,
 		MaxBodyBytes: m.Config.MaxBodyBytes, MaxUploadBytes: m.Config.MaxUploadBytes,
 		Logger: m.Log, Version: version, APIToken: string(m.Config.APIToken),
-		Drafter: drafter{a},
+		Drafter: drafter{a}, Triager: a.Triage, Note: service.Note,
 	})
 	if err != nil {
 		return err

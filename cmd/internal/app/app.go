@@ -5,11 +5,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 
 	"amtsassist/assist"
 	"amtsassist/assist/memo/draft"
+	"amtsassist/assist/triage/service"
 	"amtsassist/cmd/internal/config"
 	"amtsassist/ingest"
 	"amtsassist/prompts"
@@ -29,6 +31,9 @@ type App struct {
 	Chat      assist.ChatModel // nil: no chat model configured
 	Memos     *draft.Service
 	MemoStore *draft.Store
+	Triage    *service.Service
+
+	closers []func() error
 }
 
 // IndexDir is where the embedded index lives inside the data directory.
@@ -68,14 +73,24 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Retriever = &rag.Retriever{Index: ix, Embedder: a.Embedder}
 	if err := a.openMemos(cfg, log); err != nil {
-		ix.Close()
+		a.Close()
+		return nil, err
+	}
+	if err := a.openTriage(cfg, log); err != nil {
+		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-// Close releases the index.
-func (a *App) Close() error { return a.Index.Close() }
+// Close releases the index and the stores.
+func (a *App) Close() error {
+	errs := []error{a.Index.Close()}
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
 
 // openMemos builds the memo service: prompts (with the authorities'
 // overrides), the memo store in the data directory and, when configured,

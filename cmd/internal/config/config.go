@@ -44,6 +44,9 @@ type Config struct {
 	MemoNumPredict  int
 	PromptsDir      string
 
+	TriageTaxonomy  string
+	TriageThreshold float64
+
 	MaxUploadBytes int64
 	MaxBodyBytes   int64
 	IngestWorkers  int
@@ -79,6 +82,7 @@ func Defaults() Config {
 		MemoTemperature: 0.2,
 		MemoSeed:        -1,
 		MemoNumPredict:  1536,
+		TriageThreshold: 0.6,
 		MaxUploadBytes:  32 << 20,
 		MaxBodyBytes:    1 << 20,
 	}
@@ -116,6 +120,8 @@ func bind(fs *flag.FlagSet, c *Config, scope Scope) {
 	fs.IntVar(&c.MemoNumCtx, "memo-num-ctx", c.MemoNumCtx, "context window in tokens for memo drafts (0: the model's context length)")
 	fs.IntVar(&c.MemoNumPredict, "memo-num-predict", c.MemoNumPredict, "maximum tokens of a memo draft")
 	fs.StringVar(&c.PromptsDir, "prompts-dir", c.PromptsDir, "directory with per-authority prompt overrides (<dir>/<authority-slug>/<template>.tmpl)")
+	fs.StringVar(&c.TriageTaxonomy, "triage-taxonomy", c.TriageTaxonomy, "YAML file with the categories and priorities of each service desk (empty: the labels of the trained models)")
+	fs.Float64Var(&c.TriageThreshold, "triage-threshold", c.TriageThreshold, "confidence below which a triage suggestion says \"unsicher\" and lists alternatives")
 	fs.IntVar(&c.IngestWorkers, "ingest-workers", c.IngestWorkers, "files loaded in parallel during ingest (0: number of CPUs)")
 	if scope&Server != 0 {
 		fs.StringVar(&c.Listen, "listen", c.Listen, "address the HTTP service listens on")
@@ -264,6 +270,9 @@ func (c Config) Validate(scope Scope) error {
 	}
 	if c.MemoNumCtx < 0 || c.MemoNumPredict < 1 {
 		errs = append(errs, errors.New("memo-num-ctx must not be negative and memo-num-predict must be positive"))
+	}
+	if c.TriageThreshold < 0 || c.TriageThreshold > 1 {
+		errs = append(errs, errors.New("triage-threshold must be between 0 and 1"))
 	}
 	if c.IngestWorkers < 0 {
 		errs = append(errs, errors.New("ingest-workers must not be negative"))
