@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +17,8 @@ import (
 	"amtsassist/assist"
 	"amtsassist/assist/triage"
 	"amtsassist/assist/triage/classify"
+	"amtsassist/assist/triage/service"
+	"amtsassist/cmd/internal/app"
 	evaltriage "amtsassist/eval/triage"
 )
 
@@ -25,17 +26,19 @@ const triageUsage = `Usage:
   assist triage train --input tickets.csv --text subject,body --label queue [--name NAME] [--test 0.2] [--feedback feedback.jsonl]
   assist triage predict --model NAME --input tickets.csv --text subject,body [--json]
   assist triage bench [--data ../shared/data] [--splits N] [--json FILE]
+  assist triage export --training FIELD | --gold [--out FILE]
+
+Models for a service desk are found as "<desk-slug>-category" / "<desk-slug>-priority", else as
+"category" / "priority". The agents' feedback is in <data-dir>/triage/feedback.jsonl: train with
+--feedback on it, or export it as training CSV or as reviewed gold data for the evaluation suites.
 
 Models are stored, versioned, under <data-dir>/triage-models/NAME.
 `
 
-// triageModelDir is the model store under the data directory.
-const triageModelDir = "triage-models"
-
 func cmdTriage(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, triageUsage)
-		return usageError{errors.New("name a subcommand: train, predict or bench")}
+		return usageError{errors.New("name a subcommand: train, predict, bench or export")}
 	}
 	switch args[0] {
 	case "train":
@@ -44,11 +47,13 @@ func cmdTriage(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return triagePredict(ctx, args[1:], stdout, stderr, getenv)
 	case "bench":
 		return triageBench(ctx, args[1:], stdout, stderr)
+	case "export":
+		return triageExport(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "--help", "help":
 		fmt.Fprint(stderr, triageUsage)
 		return flag.ErrHelp
 	}
-	return usageError{fmt.Errorf("unknown subcommand %q: want train, predict or bench", args[0])}
+	return usageError{fmt.Errorf("unknown subcommand %q: want train, predict, bench or export", args[0])}
 }
 
 func splitList(s string) []string {
@@ -109,7 +114,7 @@ func triageTrain(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if err := classify.CheckName(name); err != nil {
 		return err
 	}
-	store, err := classify.OpenStore(filepath.Join(cfg.DataDir, triageModelDir))
+	store, err := classify.OpenStore(app.TriageModelsDir(cfg.DataDir))
 	if err != nil {
 		return err
 	}
@@ -304,7 +309,7 @@ func triagePredict(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if len(cols) == 0 {
 		return usageError{errors.New("--text names no column")}
 	}
-	store, err := classify.OpenStore(filepath.Join(cfg.DataDir, triageModelDir))
+	store, err := classify.OpenStore(app.TriageModelsDir(cfg.DataDir))
 	if err != nil {
 		return err
 	}
@@ -375,5 +380,48 @@ func triageBench(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		return os.WriteFile(*asJSON, append(b, '\n'), 0o644)
 	}
+	return nil
+}
+
+// triageExport writes the agents' feedback as training data for one label
+// field (CSV: id,desk,subject,body,FIELD) or as reviewed gold data (JSONL).
+func triageExport(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var field, out string
+	var gold bool
+	cfg, rest, err := parse("triage export", args, stderr, getenv, func(fs *flag.FlagSet) {
+		fs.StringVar(&field, "training", "", "export corrections as training CSV for this field: category or priority")
+		fs.BoolVar(&gold, "gold", false, "export reviewed gold data (JSONL) for the evaluation suites")
+		fs.StringVar(&out, "out", "", "write to this file instead of standard output")
+	}, "--training FIELD | --gold [--out FILE]")
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 || (field == "") == !gold {
+		return usageError{errors.New("give exactly one of --training FIELD or --gold")}
+	}
+	fb, err := service.OpenFeedback(app.TriageDir(cfg.DataDir))
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	w := stdout
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return fmt.Errorf("%s: %v", out, errors.Unwrap(err))
+		}
+		defer f.Close()
+		w = f
+	}
+	var n int
+	if gold {
+		n, err = fb.ExportGold(ctx, w)
+	} else {
+		n, err = fb.ExportTraining(ctx, w, field)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d records exported\n", n)
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"amtsassist/assist/triage"
+	"amtsassist/assist/triage/service"
+	"amtsassist/cmd/internal/app"
 )
 
 // runTriage runs "assist triage ARGS" in-process with a private data
@@ -243,3 +245,27 @@ func TestTriageRejectsBadInvocations(t *testing.T) {
 }
 
 func errorsAs(err error, target *usageError) bool { return errors.As(err, target) }
+
+func TestTriageExportWritesRecordedFeedback(t *testing.T) {
+	data := t.TempDir()
+	fb, err := service.OpenFeedback(app.TriageDir(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fb.Append(context.Background(), triage.Feedback{TicketID: "T-1", Desk: "IT-Service", Category: "Drucker",
+		CategoryAccepted: false, Answer: "rejected", Subject: "Drucker druckt nicht", Body: "Papierstau"}); err != nil {
+		t.Fatal(err)
+	}
+	fb.Close()
+	out, _, err := runTriage(t, data, "export", "--training", "category")
+	if err != nil || !strings.Contains(out, "Drucker druckt nicht") || !strings.Contains(out, "Drucker") {
+		t.Fatalf("training export: %v\n%s", err, out)
+	}
+	out, _, err = runTriage(t, data, "export", "--gold")
+	if err != nil || !strings.Contains(out, `"T-1"`) {
+		t.Fatalf("gold export: %v\n%s", err, out)
+	}
+	if _, _, err := runTriage(t, data, "export"); err == nil {
+		t.Fatal("export without --training or --gold must be a usage error")
+	}
+}
