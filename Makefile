@@ -5,7 +5,7 @@ GO      ?= go
 DATA    ?= ../shared/data
 FUZZTIME ?= 60s
 
-.PHONY: run test test-ollama build bench bench-retrieval bench-pdf bench-ingest bench-memo fuzz clean
+.PHONY: run test test-ollama build bench bench-retrieval bench-pdf bench-ingest bench-memo bench-triage fuzz clean
 
 ## run: start the service on the embedded index with the bundled demo corpus
 run:
@@ -24,7 +24,7 @@ test-ollama:
 	bash deploy/ollama/install-test-server.sh >/dev/null
 
 ## bench: all benchmark suites on ../shared/data (installs pdftotext for the comparison)
-bench: bench-retrieval bench-pdf bench-ingest bench-memo
+bench: bench-retrieval bench-pdf bench-ingest bench-memo bench-triage
 
 bench-retrieval:
 	$(GO) run ./cmd/assist bench retrieval --data $(DATA)
@@ -39,6 +39,9 @@ bench-ingest:
 ## bench-memo: the memo service's own overhead per memo (model time excluded), p50/p95, on the federal laws
 bench-memo:
 	$(GO) test -run '^$$' -bench Overhead -benchtime 40x ./assist/memo/draft
+
+bench-triage:
+	$(GO) run ./cmd/assist bench triage --data $(DATA)
 
 ## fuzz: run each fuzz target for $(FUZZTIME)
 fuzz:
