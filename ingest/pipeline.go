@@ -374,6 +374,11 @@ func (p *Pipeline) normalise(d *assist.Document, src source, opts Options, ndocs
 	if opts.Authority != "" {
 		d.Authority = opts.Authority
 	}
+	// Ticket numbers are unique within one desk only: namespace them, so
+	// that two desks' "4711" do not replace each other.
+	if d.Format == "ticket" && d.Authority != "" && strings.HasPrefix(d.ID, "ticket:") && src.id == "" {
+		d.ID = "ticket:" + d.Authority + "/" + strings.TrimPrefix(d.ID, "ticket:")
+	}
 	d.Source = src.name
 	docHash := sha256.New()
 	fmt.Fprintf(docHash, "%s\x00%s\x00%s\x00%s\x00", d.ID, d.Corpus, d.Authority, d.Title)

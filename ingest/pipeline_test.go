@@ -248,3 +248,19 @@ func TestDetect(t *testing.T) {
 		})
 	}
 }
+
+func TestEqualTicketIDsOfTwoDesksDoNotReplaceEachOther(t *testing.T) {
+	ctx := context.Background()
+	ix := openIndex(t)
+	p := newPipeline(t, ix, nil)
+	csv := []byte("id,subject,body,queue\n4711,Drucker defekt,Der Drucker im 2. OG druckt nicht,Arbeitsplatz\n")
+	for _, desk := range []string{"IT-Service Nord", "IT-Service Süd"} {
+		if _, err := p.IngestInputs(ctx, []ingest.Input{{Name: "tickets.csv", Data: csv}}, ingest.Options{Authority: desk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs, err := ix.Documents(ctx, rag.Filter{Corpus: []assist.Corpus{assist.CorpusTickets}})
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("want one ticket per desk, got %+v, %v", docs, err)
+	}
+}

@@ -108,7 +108,7 @@ func TestRealTickets(t *testing.T) {
 		}
 		subjects := map[string]bool{}
 		for _, sim := range sug.Similar {
-			info, err := ix.Document(ctx, "ticket:"+sim.ID)
+			info, err := ix.Document(ctx, "ticket:"+desk+"/"+sim.ID)
 			if err != nil || info.Authority != desk {
 				t.Errorf("similar ticket %s is not of desk %s: %+v %v", sim.ID, desk, info, err)
 			}

@@ -44,13 +44,12 @@ func (s *Service) search(ctx context.Context, t triage.Ticket) ([]rag.Hit, error
 	if err != nil {
 		return nil, err
 	}
-	self := "ticket:" + t.ID
 	out := hits[:0]
 	for _, h := range hits {
 		// The filter is the index's job; checking again costs nothing and
 		// keeps one desk's tickets out of another's suggestions even with
 		// a faulty backend.
-		if h.Chunk.Authority != t.Desk || (t.ID != "" && h.Chunk.DocID == self) {
+		if h.Chunk.Authority != t.Desk || (t.ID != "" && ticketID(h.Chunk) == t.ID) {
 			continue
 		}
 		out = append(out, h)
@@ -71,9 +70,16 @@ func resolved(c assist.Chunk) bool {
 		strings.TrimSpace(c.Meta["answer"]) != ""
 }
 
-// ticketID is the id of a ticket chunk's document without the "ticket:"
-// prefix the loader adds.
-func ticketID(c assist.Chunk) string { return strings.TrimPrefix(c.DocID, "ticket:") }
+// ticketID is the ticket's own id: its document id without the "ticket:"
+// prefix of the loader and the "<desk>/" namespace the pipeline adds, so
+// that equal ticket numbers of two desks do not overwrite each other.
+func ticketID(c assist.Chunk) string {
+	id := strings.TrimPrefix(c.DocID, "ticket:")
+	if c.Authority != "" {
+		id = strings.TrimPrefix(id, c.Authority+"/")
+	}
+	return id
+}
 
 func subjectOf(c assist.Chunk) string {
 	subj, _, _ := strings.Cut(c.Text, "\n\n")
