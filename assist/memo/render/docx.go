@@ -287,7 +287,10 @@ func pageHeader(m *memo.Memo) string {
 	b.WriteString(xmlDecl + `<w:hdr xmlns:w="` + nsW + `" xmlns:r="` + nsR + `">`)
 	runs := []run{{text: mark(m), bold: true, color: colorMark}}
 	if az := oneLine(m.Header.Aktenzeichen); az != "" {
-		runs = append(runs, run{text: " · Az. " + az})
+		if !strings.HasPrefix(strings.ToLower(az), "az") { // clerks often write the "Az." themselves
+			az = "Az. " + az
+		}
+		runs = append(runs, run{text: " · " + az})
 	}
 	b.para("Header", runs...)
 	b.WriteString(`</w:hdr>`)
