@@ -7,7 +7,9 @@
 // output glues lines and mixes columns, so this package tokenises and
 // interprets the content streams itself and rebuilds words, lines,
 // columns, tables and reading order from glyph positions (layout.go),
-// rejoins hyphenated words and drops running headers.
+// rejoins hyphenated words and drops running headers. Pages whose text
+// layer is garbled by fonts without a usable character map are detected
+// (readable.go) and, like scans, reported as needing OCR.
 //
 // Input is untrusted: cross-reference numbers that would make the library
 // allocate gigabytes or loop are rejected up front (guard.go), content
@@ -43,6 +45,13 @@ type Page struct {
 	// needs OCR, a page of graphics or outlined text, or a blank page
 	// (Load warns only about the first two).
 	NoTextLayer bool
+	// Unreadable reports that the page has a text layer but it is
+	// garbage: fonts without a usable character map yield scrambled
+	// letters ("6X \PWK ZS" for "Es wird um") or private-use code
+	// points. Text keeps what was extracted; Load does not index it and
+	// warns that the page needs OCR like a scan. NoTextLayer and
+	// Unreadable are never both set.
+	Unreadable bool
 }
 
 const op = "ingest pdf"
@@ -50,7 +59,8 @@ const op = "ingest pdf"
 // Extract returns the text of every page of the PDF in data, in page order.
 // It returns Invalid for input that is not a readable PDF (no header,
 // truncated or damaged, encrypted), and ctx's error when ctx ends first.
-// A page without a text layer is returned with NoTextLayer set.
+// A page without a text layer is returned with NoTextLayer set, a page
+// whose text layer is garbled with Unreadable set.
 func Extract(ctx context.Context, data []byte) ([]Page, error) {
 	pages, _, err := extract(ctx, data, Options{})
 	return pages, err
@@ -205,7 +215,7 @@ func extractPages(ctx context.Context, data []byte, opts Options) ([]Page, docIn
 		if len(l.segs) > 0 {
 			text = render(linesOf(order(l.segs, l.width)))
 		}
-		pages[i] = Page{Number: i + 1, Text: text, NoTextLayer: len(l.segs) == 0}
+		pages[i] = Page{Number: i + 1, Text: text, NoTextLayer: len(l.segs) == 0, Unreadable: text != "" && unreadable(text)}
 		if len(l.segs) == 0 && !l.paints {
 			blank[i+1] = true
 		}
@@ -459,8 +469,9 @@ func utf8Len(s string) int { return len([]rune(s)) }
 
 // Load extracts the PDF named name and returns it as one document with a
 // chunk per page, or per passage of a long page. Corpus and ID are left to
-// the pipeline. Pages without a text layer become warnings; a PDF without
-// any text is Invalid, so that nothing is silently indexed empty.
+// the pipeline. Pages without a text layer or with an unreadable one
+// become warnings and are not indexed; a PDF without any readable text is
+// Invalid, so that nothing is silently indexed empty or as garbage.
 func Load(ctx context.Context, name string, data []byte) (assist.Document, error) {
 	pages, info, err := extract(ctx, data, Options{})
 	if err != nil {
@@ -471,12 +482,17 @@ func Load(ctx context.Context, name string, data []byte) (assist.Document, error
 		title = path.Base(strings.ReplaceAll(name, "\\", "/"))
 	}
 	doc := assist.Document{Title: title, Source: name, Format: "pdf"}
-	textPages := 0
+	textPages, garbled := 0, 0
 	for _, p := range pages {
 		if p.NoTextLayer {
 			if !info.blank[p.Number] {
 				doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: no text layer (needs OCR)", p.Number))
 			}
+			continue
+		}
+		if p.Unreadable {
+			garbled++
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("page %d: text layer unreadable (needs OCR)", p.Number))
 			continue
 		}
 		textPages++
@@ -490,6 +506,9 @@ func Load(ctx context.Context, name string, data []byte) (assist.Document, error
 				Meta:     map[string]string{"page": strconv.Itoa(p.Number)},
 			})
 		}
+	}
+	if textPages == 0 && garbled > 0 {
+		return assist.Document{}, assist.Errorf(assist.Invalid, op, "no readable text layer on any of the %d pages (needs OCR)", len(pages))
 	}
 	if textPages == 0 {
 		return assist.Document{}, assist.Errorf(assist.Invalid, op, "no text layer on any of the %d pages (needs OCR)", len(pages))

@@ -370,8 +370,9 @@ func TestSharedPDFs(t *testing.T) {
 	})
 	t.Run("a blank page of the protocol has no text layer", func(t *testing.T) {
 		// The shared data's README says bgbl-1_2024_203/anlage-1.pdf has
-		// no text layer; it has one (a form, pdftotext reads it too), so
-		// the protocol's empty page 2 is the real-data case.
+		// no text layer; it has one, but garbled (Unreadable, see
+		// readable_test.go), so the protocol's empty page 2 is the
+		// real-data case.
 		pages := extractText(t, sharedPDF(t, "plenarprotokoll/16002.pdf"))
 		if !pages[1].NoTextLayer || pages[0].NoTextLayer {
 			t.Errorf("NoTextLayer: page 1 %v, page 2 %v; want false, true", pages[0].NoTextLayer, pages[1].NoTextLayer)
