@@ -115,8 +115,11 @@ func Extract(ctx context.Context, name string, data []byte, format Format) (page
 		}
 		for _, p := range ps {
 			pages = append(pages, p.Text)
-			if p.NoTextLayer {
+			switch {
+			case p.NoTextLayer:
 				warnings = append(warnings, fmt.Sprintf("page %d: no text layer (needs OCR)", p.Number))
+			case p.Unreadable:
+				warnings = append(warnings, fmt.Sprintf("page %d: text layer unreadable (needs OCR)", p.Number))
 			}
 		}
 		return pages, warnings, nil
