@@ -114,7 +114,7 @@ func collect(abs string) ([]source, error) {
 			}
 			return nil
 		}
-		if d.Type()&fs.ModeSymlink != 0 || skipped(d.Name()) || !walkable[strings.ToLower(filepath.Ext(d.Name()))] {
+		if !d.Type().IsRegular() || skipped(d.Name()) || !walkable[strings.ToLower(filepath.Ext(d.Name()))] {
 			return nil
 		}
 		out = append(out, fileSource(path))

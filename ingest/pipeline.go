@@ -322,9 +322,18 @@ func (p *Pipeline) store(ctx context.Context, l loaded, opts Options, fr *FileRe
 		fr.DocIDs = append(fr.DocIDs, d.ID)
 		old, err := p.cfg.Index.Document(ctx, d.ID)
 		switch {
+		case err == nil && (old.Authority != d.Authority || old.Corpus != d.Corpus):
+			// A document of another authority or corpus is never replaced
+			// by an upload that happens to produce the same id.
+			return assist.Errorf(assist.Invalid, "ingest", "document %q already exists in corpus %s of authority %q; not replaced by one of corpus %s of authority %q",
+				d.ID, old.Corpus, old.Authority, d.Corpus, d.Authority)
 		case err == nil && old.Hash == d.Hash && (old.Embedded || p.cfg.Embedder == nil):
 			fr.Unchanged++
-			continue
+			if old.Source == d.Source {
+				continue
+			}
+			// Moved: rewrite the manifest entry, so that a later --prune of
+			// the old location does not delete what still exists here.
 		case err == nil:
 			fr.Changed++
 		case assist.KindOf(err) == assist.NotFound:
@@ -335,7 +344,9 @@ func (p *Pipeline) store(ctx context.Context, l loaded, opts Options, fr *FileRe
 		info := rag.DocInfo{ID: d.ID, Corpus: d.Corpus, Title: d.Title, Source: d.Source, Format: d.Format,
 			Authority: d.Authority, Hash: d.Hash, Chunks: len(d.Chunks), Meta: d.Meta, Embedded: p.cfg.Embedder != nil}
 		batch = append(batch, rag.DocumentData{Info: info, Chunks: d.Chunks})
-		fr.Chunks += len(d.Chunks)
+		if err != nil || old.Hash != d.Hash || !(old.Embedded || p.cfg.Embedder == nil) {
+			fr.Chunks += len(d.Chunks)
+		}
 	}
 	if len(batch) == 0 {
 		return nil
@@ -374,8 +385,13 @@ func (p *Pipeline) normalise(d *assist.Document, src source, opts Options, ndocs
 	if opts.Authority != "" {
 		d.Authority = opts.Authority
 	}
-	// Ticket numbers are unique within one desk only: namespace them, so
-	// that two desks' "4711" do not replace each other.
+	// Ids a loader chose (a law abbreviation, a ticket number) are unique
+	// within one authority only: namespace them for case documents and
+	// tickets, so that two authorities' documents never replace each other.
+	if d.Corpus == assist.CorpusCases && d.Authority != "" && src.id == "" && !strings.HasPrefix(d.ID, "doc:") &&
+		!strings.HasPrefix(d.ID, "upload:") && !strings.HasPrefix(d.ID, d.Authority+"/") {
+		d.ID = d.Authority + "/" + d.ID
+	}
 	if d.Format == "ticket" && d.Authority != "" && strings.HasPrefix(d.ID, "ticket:") && src.id == "" {
 		d.ID = "ticket:" + d.Authority + "/" + strings.TrimPrefix(d.ID, "ticket:")
 	}
@@ -450,6 +466,9 @@ func (p *Pipeline) embed(ctx context.Context, batch []rag.DocumentData) error {
 		end := min(off+p.cfg.EmbedBatch, len(texts))
 		vecs, err := e.Embed(ctx, texts[off:end])
 		if err != nil {
+			if assist.KindOf(err) == assist.NotFound { // the embedding model is missing: the service, not the input, is at fault
+				return &assist.Error{Op: "embed", Kind: assist.Unavailable, Msg: assist.Message(err), Err: err}
+			}
 			return err
 		}
 		if len(vecs) != end-off {

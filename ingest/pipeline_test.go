@@ -264,3 +264,55 @@ func TestEqualTicketIDsOfTwoDesksDoNotReplaceEachOther(t *testing.T) {
 		t.Fatalf("want one ticket per desk, got %+v, %v", docs, err)
 	}
 }
+
+func TestAnUploadNeverReplacesAnotherAuthoritysDocument(t *testing.T) {
+	ctx := context.Background()
+	ix := openIndex(t)
+	p := newPipeline(t, ix, nil)
+	law := ingest.Input{Name: "c.jsonl", Data: beirLines(map[string]string{"TestG": "Die Testbescheinigung kostet 5 Euro."})}
+	if _, err := p.IngestInputs(ctx, []ingest.Input{law}, ingest.Options{Corpus: assist.CorpusRegulations}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.IngestInputs(ctx, []ingest.Input{law}, ingest.Options{Corpus: assist.CorpusRegulations, Authority: "Stadt B"})
+	if assist.KindOf(err) != assist.Invalid || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("err = %v", err)
+	}
+	if d, err := ix.Document(ctx, "TestG"); err != nil || d.Authority != "" || d.Corpus != assist.CorpusRegulations {
+		t.Fatalf("the federal document changed: %+v %v", d, err)
+	}
+	// As a case document of Stadt B the same content gets its own id.
+	if _, err := p.IngestInputs(ctx, []ingest.Input{law}, ingest.Options{Corpus: assist.CorpusCases, Authority: "Stadt B"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Document(ctx, "Stadt B/TestG"); err != nil {
+		t.Fatalf("case copy not stored under its namespaced id: %v", err)
+	}
+}
+
+func TestPruningAnOldLocationKeepsAMovedDocument(t *testing.T) {
+	ctx := context.Background()
+	ix := openIndex(t)
+	p := newPipeline(t, ix, nil)
+	root := t.TempDir()
+	oldDir, newDir := filepath.Join(root, "alt"), filepath.Join(root, "neu")
+	os.MkdirAll(oldDir, 0o755)
+	os.MkdirAll(newDir, 0o755)
+	writeFile(t, filepath.Join(oldDir, "c.jsonl"), beirLines(map[string]string{"ozg": "Onlinezugangsgesetz"}))
+	if _, err := p.IngestPaths(ctx, []string{oldDir}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(filepath.Join(oldDir, "c.jsonl"), filepath.Join(newDir, "c.jsonl"))
+	if rep, err := p.IngestPaths(ctx, []string{newDir}, ingest.Options{}); err != nil || rep.Unchanged != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	rep, err := p.IngestPaths(ctx, []string{oldDir}, ingest.Options{Prune: true})
+	if err != nil {
+		t.Logf("ingest of the now empty folder: %v", err)
+	}
+	if rep.Deleted != 0 {
+		t.Fatalf("prune deleted the moved document: %+v", rep)
+	}
+	if _, err := ix.Document(ctx, "ozg"); err != nil {
+		t.Fatal(err)
+	}
+}

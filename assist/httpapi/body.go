@@ -137,6 +137,10 @@ type fields struct {
 	op      string
 	allowed map[string]bool
 	values  map[string]string
+	// raw are form fields that carry a document (e.g. a memo request as
+	// JSON) rather than a short value: read up to their own limit, with
+	// line breaks, and validated by their parser instead of cleanValue.
+	raw map[string]int64
 }
 
 func newFields(op string, allowed ...string) *fields {
@@ -250,12 +254,24 @@ func readMultipart(r *http.Request, f *fields) ([]uploadedFile, error) {
 			files = append(files, file)
 			continue
 		}
-		v, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		limit := int64(maxFieldBytes)
+		rawLimit, isRaw := f.raw[field]
+		if isRaw {
+			limit = rawLimit
+		}
+		v, err := io.ReadAll(io.LimitReader(part, limit+1))
 		if err != nil {
 			return nil, bodyError(op, err, "the multipart body")
 		}
-		if len(v) > maxFieldBytes {
-			return nil, assist.Errorf(assist.Invalid, op, "form field %.100q is longer than %d bytes", field, maxFieldBytes)
+		if int64(len(v)) > limit {
+			return nil, assist.Errorf(assist.TooLarge, op, "form field %.100q is longer than %d bytes", field, limit)
+		}
+		if isRaw {
+			if _, dup := f.values[field]; dup {
+				return nil, assist.Errorf(assist.Invalid, op, "form field %.100q given twice", field)
+			}
+			f.values[field] = string(v)
+			continue
 		}
 		if err := f.set("form field", field, string(v)); err != nil {
 			return nil, err

@@ -22,6 +22,9 @@ import (
 
 // Drafter drafts and stores memos. cmd wires it to the memo service.
 type Drafter interface {
+	// Validate checks the request without lookups and returns it
+	// normalised; uploads are stored only for a valid request.
+	Validate(req memo.Request) (memo.Request, error)
 	// Prepare validates the request, resolves attachments and retrieves
 	// sources. Its errors come before any byte of the answer: Invalid,
 	// NotFound (an attachment not found or of another authority), TooLarge,
@@ -157,6 +160,7 @@ func (s *Server) readMemoRequest(c *gin.Context, op string) (memo.Request, error
 			return req, err
 		}
 		f := newFields(op, "request")
+		f.raw = map[string]int64{"request": s.cfg.MaxBodyBytes}
 		files, err := readMultipart(c.Request, f)
 		if err != nil {
 			return req, err
@@ -168,12 +172,16 @@ func (s *Server) readMemoRequest(c *gin.Context, op string) (memo.Request, error
 		if err := decodeStrict(strings.NewReader(raw), op, &req); err != nil {
 			return req, err
 		}
-		if strings.TrimSpace(req.Authority) == "" {
-			return req, assist.Errorf(assist.Invalid, op, "authority is required to attach uploaded documents")
+		if req, err = s.cfg.Drafter.Validate(req); err != nil {
+			return req, err
 		}
+		// Attachments are documents of this case: their ids carry the
+		// authority and the Aktenzeichen, so that another case's file of
+		// the same name never replaces them.
 		inputs := make([]ingest.Input, len(files))
 		for i, file := range files {
-			inputs[i] = ingest.Input{Name: file.name, Data: file.data}
+			inputs[i] = ingest.Input{Name: file.name, Data: file.data,
+				ID: "upload:" + req.Authority + "/" + req.Aktenzeichen + "/" + file.name}
 		}
 		rep, err := s.cfg.Ingester.IngestInputs(c.Request.Context(), inputs, ingest.Options{Corpus: assist.CorpusCases, Authority: req.Authority})
 		s.metrics.observeIngest("memos", len(inputs), rep, err)

@@ -151,6 +151,8 @@ func (d drafter) Prepare(ctx context.Context, req memo.Request) (httpapi.DraftJo
 	return j, nil
 }
 
+func (d drafter) Validate(req memo.Request) (memo.Request, error) { return d.a.Memos.Validate(req) }
+
 func (d drafter) Memo(ctx context.Context, id string) (*memo.Memo, error) {
 	return d.a.MemoStore.Get(ctx, id)
 }

@@ -237,6 +237,12 @@ func (s *Service) Prepare(ctx context.Context, req memo.Request) (*Job, error) {
 }
 
 // validate normalises req and checks every rule that needs no I/O.
+// Validate checks req against the rules of Prepare that need no lookups
+// and returns it normalised (trimmed fields, default type and date). Callers
+// that store uploads for a request check it first, so that a request that
+// will be refused leaves nothing behind.
+func (s *Service) Validate(req memo.Request) (memo.Request, error) { return s.validate(req) }
+
 func (s *Service) validate(req memo.Request) (memo.Request, error) {
 	const op = "validate memo request"
 	req.Betreff = strings.TrimSpace(req.Betreff)
