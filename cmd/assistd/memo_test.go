@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -360,4 +361,55 @@ func TestClientDisconnectStopsGeneration(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("Ollama still generating 15 s after the client disconnected (an uncancelled draft generated %v after its first delta)", tail)
+}
+
+// postMemoMultipart sends a memo request with attached files.
+func postMemoMultipart(t *testing.T, m *Main, request string, files map[string]string) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("request", request)
+	for name, text := range files {
+		fw, _ := w.CreateFormFile("file", name)
+		fw.Write([]byte(text))
+	}
+	w.Close()
+	resp, err := http.Post("http://"+m.Addr+"/v1/memos", w.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestAttachmentsOfTwoCasesDoNotReplaceEachOther(t *testing.T) {
+	m := start(t, "--demo")
+	req := func(az, facts string) string { // pretty-printed, with line breaks, as clients send it
+		return "{\n  \"aktenzeichen\": \"" + az + "\",\n  \"betreff\": \"Antrag\",\n  \"type\": \"aktenvermerk\",\n  \"authority\": \"Stadt Musterstadt\",\n  \"extractive\": true,\n  \"facts\": \"" + facts + "\"\n}"
+	}
+	code, a := postMemoMultipart(t, m, req("Az. 1/2026", "Fall eins"), map[string]string{"antrag.txt": "Antrag von Frau Erste auf Gebührenbefreiung."})
+	if code != 201 {
+		t.Fatalf("first memo: %d %v", code, a)
+	}
+	code, b := postMemoMultipart(t, m, req("Az. 2/2026", "Fall zwei"), map[string]string{"antrag.txt": "Antrag von Herrn Zweit auf Akteneinsicht."})
+	if code != 201 {
+		t.Fatalf("second memo: %d %v", code, b)
+	}
+	// A refused request stores none of its files.
+	code, _ = postMemoMultipart(t, m, `{"aktenzeichen":"Az. 3/2026","type":"aktenvermerk","authority":"Stadt Musterstadt"}`, map[string]string{"antrag.txt": "Dritter Antrag"})
+	if code != 400 {
+		t.Fatalf("request without Betreff: %d", code)
+	}
+	for _, q := range []string{"Frau+Erste", "Herrn+Zweit"} {
+		var h hits
+		if get(t, m, "/v1/search?corpus=cases&q="+q, &h); len(h.Hits) != 1 {
+			t.Errorf("attachment %s lost: %+v", q, h.Hits)
+		}
+	}
+	var h hits
+	if get(t, m, "/v1/search?corpus=cases&q=Dritter", &h); len(h.Hits) != 0 {
+		t.Errorf("a refused request left its attachment in the index: %+v", h.Hits)
+	}
 }

@@ -714,10 +714,13 @@ func plainDoc(name, text string) assist.Document {
 		}
 	}
 	doc := assist.Document{Title: title, Source: name, Format: "text"}
+	// The file name, not the first line, is what a clerk finds the
+	// document by in the e-file.
+	cite := base(name)
 	for i, p := range split.Text(reflowPlain(text), 0, -1) {
 		doc.Chunks = append(doc.Chunks, assist.Chunk{
 			ID: fmt.Sprintf("s%d", i+1), Source: name, Ordinal: i, Text: p,
-			Citation: assist.Citation{Document: title},
+			Citation: assist.Citation{Document: cite},
 		})
 	}
 	return doc
