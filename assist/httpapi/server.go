@@ -260,22 +260,37 @@ func (s *Server) readyz(c *gin.Context) {
 		failed  []string
 		details []string
 	)
-	for name, check := range checks {
-		wg.Go(func() {
-			err := runCheck(ctx, check)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				states[name] = "ok"
-				return
-			}
-			_, msg := publicError(err)
-			states[name] = msg
-			failed = append(failed, name)
-			details = append(details, name+": "+err.Error())
-		})
+	record := func(name string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, done := states[name]; done {
+			return
+		}
+		if err == nil {
+			states[name] = "ok"
+			return
+		}
+		_, msg := publicError(err)
+		states[name] = msg
+		failed = append(failed, name)
+		details = append(details, name+": "+err.Error())
 	}
-	wg.Wait()
+	for name, check := range checks {
+		wg.Go(func() { record(name, runCheck(ctx, check)) })
+	}
+	// A check that ignores its context must not hold the probe past its
+	// budget: it counts as timed out, and its goroutine finishes later.
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		for name := range checks {
+			record(name, assist.Errorf(assist.Timeout, "readiness", "no answer within %v", readyTimeout))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(failed) == 0 {
 		c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": states})
 		return

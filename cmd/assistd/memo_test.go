@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -411,5 +412,32 @@ func TestAttachmentsOfTwoCasesDoNotReplaceEachOther(t *testing.T) {
 	var h hits
 	if get(t, m, "/v1/search?corpus=cases&q=Dritter", &h); len(h.Hits) != 0 {
 		t.Errorf("a refused request left its attachment in the index: %+v", h.Hits)
+	}
+}
+
+// TestAHangingModelServerDoesNotStallReadiness points the chat model at a
+// server that accepts connections and never answers: the readiness probe
+// must still answer within its own budget.
+func TestAHangingModelServerDoesNotStallReadiness(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold the connection open, say nothing
+		}
+	}()
+	m := start(t, "--ollama-url", "http://"+ln.Addr().String(), "--chat-model", "stumm", "--chat-timeout", "60s")
+	begin := time.Now()
+	var e apiError
+	code := get(t, m, "/readyz", &e)
+	if took := time.Since(begin); code != 503 || took > 8*time.Second {
+		t.Fatalf("readyz: %d after %v: %+v", code, took, e)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"amtsassist/assist"
 	"amtsassist/assist/ollama"
@@ -27,53 +28,91 @@ func memoOptions(cfg config.Config) assist.ChatOptions {
 // failure, so that the service starts (and serves search and extractive
 // memos) while the model server is down, and recovers when it comes back.
 // Until then Chat and Check return the connection error (Unavailable, or
-// NotFound naming `ollama pull`).
+// NotFound naming `ollama pull`). One connection attempt runs at a time,
+// bounded by connectTimeout; callers wait for it only as long as their own
+// context allows, so a hanging server cannot stall readiness probes.
 type lazyChat struct {
-	cfg  config.Config
-	log  *slog.Logger
-	mu   sync.Mutex
-	chat interface {
-		assist.ChatModel
-		assist.Checker
-	}
+	cfg     config.Config
+	log     *slog.Logger
+	mu      sync.Mutex
+	chat    chatBackend
+	lastErr error
+	pending chan struct{} // closed when the running attempt ends; nil when none runs
 }
+
+type chatBackend interface {
+	assist.ChatModel
+	assist.Checker
+}
+
+// connectTimeout bounds one attempt to reach the chat model server.
+const connectTimeout = 15 * time.Second
 
 var (
 	_ assist.ChatModel = (*lazyChat)(nil)
 	_ assist.Checker   = (*lazyChat)(nil)
 )
 
-func (l *lazyChat) get(ctx context.Context) (interface {
-	assist.ChatModel
-	assist.Checker
-}, error) {
+func (l *lazyChat) get(ctx context.Context) (chatBackend, error) {
+	l.mu.Lock()
+	if l.chat != nil {
+		c := l.chat
+		l.mu.Unlock()
+		return c, nil
+	}
+	if l.pending == nil {
+		done := make(chan struct{})
+		l.pending = done
+		go func() {
+			c, err := l.connect()
+			l.mu.Lock()
+			l.chat, l.lastErr, l.pending = c, err, nil
+			l.mu.Unlock()
+			close(done)
+		}()
+	}
+	done := l.pending
+	l.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, assist.E(assist.KindOf(ctx.Err()), "chat model", ctx.Err())
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.chat != nil {
 		return l.chat, nil
 	}
+	return nil, l.lastErr
+}
+
+// connect makes one attempt to reach the configured chat model.
+func (l *lazyChat) connect() (chatBackend, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), min(connectTimeout, l.cfg.ChatTimeout))
+	defer cancel()
 	opts := memoOptions(l.cfg)
+	var c chatBackend
 	switch l.cfg.ChatBackend {
 	case "openai":
-		c, err := openai.New(openai.Config{BaseURL: l.cfg.OpenAIURL, Model: l.cfg.ChatModel, APIKey: string(l.cfg.OpenAIKey),
+		oc, err := openai.New(openai.Config{BaseURL: l.cfg.OpenAIURL, Model: l.cfg.ChatModel, APIKey: string(l.cfg.OpenAIKey),
 			Timeout: l.cfg.ChatTimeout, Options: opts}, l.log)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.Check(ctx); err != nil {
+		if err := oc.Check(ctx); err != nil {
 			return nil, err
 		}
-		l.chat = c
+		c = oc
 	default:
-		c, err := ollama.NewChat(ctx, ollama.ChatConfig{URL: l.cfg.OllamaURL, Model: l.cfg.ChatModel, Timeout: l.cfg.ChatTimeout, Options: opts}, l.log)
+		oc, err := ollama.NewChat(ctx, ollama.ChatConfig{URL: l.cfg.OllamaURL, Model: l.cfg.ChatModel, Timeout: l.cfg.ChatTimeout, Options: opts}, l.log)
 		if err != nil {
 			return nil, err
 		}
-		l.chat = c
+		c = oc
 	}
-	m := l.chat.Model()
+	m := c.Model()
 	l.log.Info("chat model ready", "backend", l.cfg.ChatBackend, "model", m.Name, "digest", m.Digest, "context_length", m.ContextLength)
-	return l.chat, nil
+	return c, nil
 }
 
 func (l *lazyChat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.Delta) error) (assist.ChatResult, error) {
