@@ -62,6 +62,9 @@ type Main struct {
 	Addr   string // the address actually listened on, after Run
 	server *http.Server
 	done   chan error
+
+	baseCtx    context.Context
+	cancelBase context.CancelFunc
 }
 
 // Run opens everything, indexes the demo corpus when asked, and starts
@@ -95,7 +98,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
 	m.Addr = ln.Addr().String()
-	m.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Requests run in a context that Close cancels after the grace period,
+	// so that streams still generating stop on the model server too.
+	m.baseCtx, m.cancelBase = context.WithCancel(context.Background())
+	m.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ReadTimeout: 10 * time.Minute, // a client trickling an upload does not hold a connection forever
+		BaseContext: func(net.Listener) context.Context { return m.baseCtx }}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
 	m.Log.Info("listening", "addr", "http://"+m.Addr)
@@ -129,7 +137,13 @@ func (m *Main) Close() error {
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		errs = append(errs, m.server.Shutdown(ctx))
+		if err := m.server.Shutdown(ctx); err != nil {
+			// The grace period is over: cancel what still runs (memo
+			// streams stop generating) and close the connections.
+			m.cancelBase()
+			m.server.Close()
+		}
+		m.cancelBase()
 		if err := <-m.done; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"amtsassist/assist"
@@ -87,17 +90,35 @@ func (c *modelCache) get(name string) (*classify.Model, error) {
 // forField looks up the model of a desk for one label field.
 func (c *modelCache) forField(field string) func(desk string) (service.Classifier, error) {
 	return func(desk string) (service.Classifier, error) {
-		specific := prompts.Slug(desk) + "-" + field
+		specific := deskModelName(desk, field)
 		for _, name := range []string{specific, field} {
 			m, err := c.get(name)
 			if err == nil {
 				return m, nil
 			}
-			if assist.KindOf(err) != assist.NotFound {
+			// Invalid: a desk name that makes no valid model name has no
+			// model of its own.
+			if k := assist.KindOf(err); k != assist.NotFound && k != assist.Invalid {
 				return nil, err
 			}
 		}
 		return nil, assist.Errorf(assist.NotFound, "triage model",
 			"no %s model for desk %q: train one with `assist triage train --name %s …` (or --name %s for every desk)", field, desk, specific, field)
 	}
+}
+
+// deskModelName is the name of a desk's own model for field: the desk's
+// slug, shortened with a hash of the full name when long, and a hash alone
+// for names without Latin letters or digits.
+func deskModelName(desk, field string) string {
+	slug := prompts.Slug(desk)
+	sum := sha256.Sum256([]byte(desk))
+	tag := hex.EncodeToString(sum[:4])
+	switch {
+	case slug == "":
+		slug = "desk-" + tag
+	case len(slug) > 40:
+		slug = strings.TrimRight(slug[:40], "-") + "-" + tag
+	}
+	return slug + "-" + field
 }

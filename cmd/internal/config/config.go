@@ -223,7 +223,11 @@ func applyFile(fs *flag.FlagSet, path string) error {
 		if name == "config" || fs.Lookup(name) == nil {
 			return fmt.Errorf("config file %s: unknown key %q", path, k)
 		}
-		if err := fs.Set(name, fmt.Sprint(m[k])); err != nil {
+		v := ""
+		if m[k] != nil { // "key:" with nothing after it means empty, not "<nil>"
+			v = fmt.Sprint(m[k])
+		}
+		if err := fs.Set(name, v); err != nil {
 			return fmt.Errorf("config file %s: key %s: %v", path, k, err)
 		}
 	}

@@ -76,3 +76,15 @@ func TestAPITokenIsRedactedInLogs(t *testing.T) {
 		t.Fatalf("log line leaks or lacks redaction: %s", buf.String())
 	}
 }
+
+func TestAnEmptyFileKeyMeansEmptyNotNil(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("api_token:\nembed_model:\n"), 0o644)
+	c, _, err := config.Load("assistd", config.Common|config.Server, []string{"--config", file}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIToken != "" || c.EmbedModel != "" {
+		t.Fatalf("empty keys became %q / %q", c.APIToken, c.EmbedModel)
+	}
+}
