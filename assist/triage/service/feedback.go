@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,7 @@ func OpenFeedback(dir string) (*FeedbackStore, error) {
 		return nil, &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("cannot create feedback directory %s", dir), Err: err}
 	}
 	path := filepath.Join(dir, FeedbackFile)
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, &assist.Error{Op: op, Kind: assist.Unavailable, Msg: fmt.Sprintf("cannot open feedback file %s", path), Err: err}
@@ -55,6 +57,14 @@ func OpenFeedback(dir string) (*FeedbackStore, error) {
 				f.Close()
 				return nil, &assist.Error{Op: op, Kind: assist.Unavailable, Msg: "cannot repair feedback file", Err: err}
 			}
+		}
+	}
+	if os.IsNotExist(statErr) {
+		// A new file: make its directory entry durable before the first
+		// acknowledged record relies on it.
+		if d, err := os.Open(dir); err == nil {
+			d.Sync()
+			d.Close()
 		}
 	}
 	return &FeedbackStore{path: path, f: f}, nil
@@ -101,7 +111,16 @@ func (f *FeedbackStore) Append(ctx context.Context, fb triage.Feedback) error {
 	if f.f == nil {
 		return assist.Errorf(assist.Unavailable, op, "feedback store is closed")
 	}
+	// A failed write must not leave half a line that the next record
+	// would be glued to: cut the file back to where this record began.
+	end, err := f.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return &assist.Error{Op: op, Kind: assist.Unavailable, Msg: "cannot write feedback", Err: err}
+	}
 	if _, err := f.f.Write(line); err != nil {
+		if terr := f.f.Truncate(end); terr != nil {
+			err = errors.Join(err, terr)
+		}
 		return &assist.Error{Op: op, Kind: assist.Unavailable, Msg: "cannot write feedback", Err: err}
 	}
 	if err := f.f.Sync(); err != nil {
