@@ -162,3 +162,24 @@ func TestRecordFeedbackValidates(t *testing.T) {
 		t.Errorf("metrics = %+v", m)
 	}
 }
+
+func TestFeedbackWithoutTextTakesItFromTheIndexedTicket(t *testing.T) {
+	ctx := context.Background()
+	fs, err := service.OpenFeedback(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	c, p := classifiers(hardwareLikely, mediumLikely)
+	s, err := service.New(service.Config{Index: newIndex(t), Category: c, Priority: p, Taxonomy: loadTaxonomy(t), Feedback: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordFeedback(ctx, triage.Feedback{TicketID: "3", Desk: "it-service", Category: "Zugang", CategoryAccepted: true}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := fs.All(ctx)
+	if err != nil || len(all) != 1 || all[0].Subject != "Passwort vergessen" || !strings.Contains(all[0].Body, "Fachverfahren") {
+		t.Fatalf("feedback not completed from the index: %+v %v", all, err)
+	}
+}

@@ -440,6 +440,11 @@ func (s *Service) RecordFeedback(ctx context.Context, fb triage.Feedback) error 
 	if fb.At.IsZero() {
 		fb.At = s.cfg.Now().UTC()
 	}
+	if fb.Subject == "" && fb.Body == "" {
+		// Ticket systems send the verdict without the text; take it from the
+		// indexed ticket so that the correction can train the next model.
+		fb.Subject, fb.Body = s.ticketText(ctx, fb.Desk, fb.TicketID)
+	}
 	if err := s.cfg.Feedback.Append(ctx, fb); err != nil {
 		return err
 	}
@@ -491,4 +496,22 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + " …"
+}
+
+// ticketText returns subject and body of an indexed ticket of desk, or
+// empty strings when the ticket is not in the index.
+func (s *Service) ticketText(ctx context.Context, desk, id string) (subject, body string) {
+	if id == "" || s.cfg.Retriever == nil || s.cfg.Retriever.Index == nil {
+		return "", ""
+	}
+	ix := s.cfg.Retriever.Index
+	for _, docID := range []string{"ticket:" + desk + "/" + id, "ticket:" + id} {
+		c, err := ix.Chunk(ctx, docID+"#text") // the tickets loader's one chunk per ticket
+		if err != nil || c.Authority != desk {
+			continue
+		}
+		subj, rest, _ := strings.Cut(c.Text, "\n\n")
+		return strings.TrimSpace(subj), strings.TrimSpace(rest)
+	}
+	return "", ""
 }
