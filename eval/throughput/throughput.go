@@ -30,6 +30,7 @@ type Stage struct {
 	Documents int           `json:"documents"`
 	Chunks    int           `json:"chunks"`
 	Failed    int           `json:"failed"`
+	Failures  []string      `json:"failures,omitempty"` // "source: reason" of each failed source
 	Duration  time.Duration `json:"duration_ns"`
 	PerSecond float64       `json:"per_second"`
 	PeakRSS   int64         `json:"peak_rss_bytes"` // 0 when the OS does not report it
@@ -94,6 +95,11 @@ func Run(ctx context.Context, dataDir string, w io.Writer) (Report, error) {
 			s.Duration.Seconds(), s.PerSecond, float64(s.PeakRSS)/(1<<20), float64(s.IndexSize)/(1<<20))
 	}
 	tw.Flush()
+	for _, s := range rep.Stages {
+		for _, f := range s.Failures {
+			fmt.Fprintf(w, "refused in %s: %s\n", s.Name, f)
+		}
+	}
 	fmt.Fprintf(w, "(%d CPUs; lexical indexing only, no embedding model; each stage writes a fresh on-disk index)\n", runtime.NumCPU())
 	return rep, nil
 }
@@ -128,6 +134,11 @@ func measure(ctx context.Context, name, unit string, paths []string, opts ingest
 	st, _ := ix.Stats(ctx)
 	s := Stage{Name: name, Paths: paths, Unit: unit, Units: units, Documents: r.Documents, Chunks: r.Chunks,
 		Failed: r.Failed, Duration: d, PeakRSS: peakRSS(), IndexSize: st.Bytes}
+	for _, f := range r.Files {
+		if f.Error != "" {
+			s.Failures = append(s.Failures, filepath.Base(f.Source)+": "+f.Error)
+		}
+	}
 	s.PerSecond = float64(s.Units) / d.Seconds()
 	return s, nil
 }
