@@ -105,3 +105,18 @@ func (o ChatOptions) Over(base ChatOptions) ChatOptions {
 	}
 	return base
 }
+
+// Validate returns an Invalid error (for operation op) when o holds a value
+// no backend accepts: a negative context or answer size, or a temperature
+// outside 0..2.
+func (o ChatOptions) Validate(op string) error {
+	switch {
+	case o.NumCtx < 0:
+		return Errorf(Invalid, op, "num_ctx %d is negative", o.NumCtx)
+	case o.NumPredict < 0:
+		return Errorf(Invalid, op, "num_predict %d is negative", o.NumPredict)
+	case o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 2):
+		return Errorf(Invalid, op, "temperature %g is outside 0..2", *o.Temperature)
+	}
+	return nil
+}

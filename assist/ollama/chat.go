@@ -101,7 +101,7 @@ func NewChat(ctx context.Context, cfg ChatConfig, logger *slog.Logger) (*Chat, e
 	case cfg.Timeout < 0:
 		return nil, assist.Errorf(assist.Invalid, op, "chat timeout %v is negative", cfg.Timeout)
 	}
-	if err := validateOptions(op, cfg.Options); err != nil {
+	if err := cfg.Options.Validate(op); err != nil {
 		return nil, err
 	}
 	if cfg.Timeout == 0 {
@@ -133,18 +133,6 @@ func NewChat(ctx context.Context, cfg ChatConfig, logger *slog.Logger) (*Chat, e
 	}
 	c.logger.Info("ollama chat model", "digest", info.Digest, "context_length", info.ContextLength, "num_ctx", c.numCtx(assist.ChatOptions{}))
 	return c, nil
-}
-
-func validateOptions(op string, o assist.ChatOptions) error {
-	switch {
-	case o.NumCtx < 0:
-		return assist.Errorf(assist.Invalid, op, "num_ctx %d is negative", o.NumCtx)
-	case o.NumPredict < 0:
-		return assist.Errorf(assist.Invalid, op, "num_predict %d is negative", o.NumPredict)
-	case o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 2):
-		return assist.Errorf(assist.Invalid, op, "temperature %g is outside 0..2", *o.Temperature)
-	}
-	return nil
 }
 
 // show reads the model's context length, digest and default system prompt.
@@ -229,7 +217,7 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 		fn = func(assist.Delta) error { return nil }
 	}
 	opts := c.merge(req.Options)
-	if err := validateOptions(op, opts); err != nil {
+	if err := opts.Validate(op); err != nil {
 		return assist.ChatResult{}, err
 	}
 	numCtx := c.numCtx(opts)
@@ -430,7 +418,7 @@ func validateRequest(op string, req assist.ChatRequest) error {
 			return assist.Errorf(assist.Invalid, op, "the response format is not a JSON schema object: %v", err)
 		}
 	}
-	return validateOptions(op, req.Options)
+	return req.Options.Validate(op)
 }
 
 // CountTokens returns a conservative estimate of the tokens text has for
@@ -528,7 +516,7 @@ func (c *Chat) tokensPerByte(ctx context.Context) (float64, error) {
 func (c *Chat) countMessages(ctx context.Context, msgs []assist.ChatMessage, numCtx int) (int, error) {
 	const op = "ollama count tokens"
 	total := 0
-	var todo []string
+	var pending []string
 	var keys [][32]byte
 	c.mu.Lock()
 	for _, m := range msgs {
@@ -540,17 +528,17 @@ func (c *Chat) countMessages(ctx context.Context, msgs []assist.ChatMessage, num
 			total += n
 			continue
 		}
-		todo = append(todo, m.Content)
+		pending = append(pending, m.Content)
 		keys = append(keys, k)
 	}
 	c.mu.Unlock()
-	if len(todo) == 0 {
+	if len(pending) == 0 {
 		return total, nil
 	}
 
 	// One request per text: prompt_eval_count is a total, and the memo
 	// needs each text's own count.
-	for i, text := range todo {
+	for i, text := range pending {
 		n, err := c.embedCount(ctx, op, text, numCtx)
 		if err != nil {
 			return 0, err

@@ -113,7 +113,7 @@ func New(cfg Config, logger *slog.Logger) (*Chat, error) {
 	case cfg.Timeout < 0:
 		return nil, assist.Errorf(assist.Invalid, op, "chat timeout %v is negative", cfg.Timeout)
 	}
-	if err := validateOptions(op, cfg.Options); err != nil {
+	if err := cfg.Options.Validate(op); err != nil {
 		return nil, err
 	}
 	if cfg.Timeout == 0 {
@@ -151,18 +151,6 @@ func parseURL(raw string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-func validateOptions(op string, o assist.ChatOptions) error {
-	switch {
-	case o.NumCtx < 0:
-		return assist.Errorf(assist.Invalid, op, "num_ctx %d is negative", o.NumCtx)
-	case o.NumPredict < 0:
-		return assist.Errorf(assist.Invalid, op, "num_predict %d is negative", o.NumPredict)
-	case o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 2):
-		return assist.Errorf(assist.Invalid, op, "temperature %g is outside 0..2", *o.Temperature)
-	}
-	return nil
 }
 
 // Model describes the chat model. The API tells neither digest nor
@@ -243,7 +231,7 @@ func (c *Chat) Chat(ctx context.Context, req assist.ChatRequest, fn func(assist.
 		fn = func(assist.Delta) error { return nil }
 	}
 	opts := c.merge(req.Options)
-	if err := validateOptions(op, opts); err != nil {
+	if err := opts.Validate(op); err != nil {
 		return assist.ChatResult{}, err
 	}
 	if opts.NumCtx > 0 {
@@ -394,7 +382,7 @@ func validateRequest(op string, req assist.ChatRequest) error {
 	if last := req.Messages[len(req.Messages)-1]; strings.TrimSpace(last.Content) == "" {
 		return assist.Errorf(assist.Invalid, op, "the last message (%s) is empty", last.Role)
 	}
-	return validateOptions(op, req.Options)
+	return req.Options.Validate(op)
 }
 
 // supportedKeywords are the JSON schema keywords langchaingo's response
