@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -294,7 +295,7 @@ func (p *Pipeline) readSource(src source) ([]byte, error) {
 	if int64(len(data)) > limit {
 		return nil, assist.Errorf(assist.TooLarge, op, "file is larger than the limit (limit is %d bytes)", limit)
 	}
-	if len(strings.TrimSpace(string(data[:min(len(data), 4096)]))) == 0 && len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, assist.Errorf(assist.Invalid, op, "empty file")
 	}
 	return data, nil
@@ -321,19 +322,24 @@ func (p *Pipeline) store(ctx context.Context, l loaded, opts Options, fr *FileRe
 		fr.Documents++
 		fr.DocIDs = append(fr.DocIDs, d.ID)
 		old, err := p.cfg.Index.Document(ctx, d.ID)
+		unchanged := err == nil && old.Hash == d.Hash && (old.Embedded || p.cfg.Embedder == nil)
 		switch {
 		case err == nil && (old.Authority != d.Authority || old.Corpus != d.Corpus):
 			// A document of another authority or corpus is never replaced
 			// by an upload that happens to produce the same id.
 			return assist.Errorf(assist.Invalid, "ingest", "document %q already exists in corpus %s of authority %q; not replaced by one of corpus %s of authority %q",
 				d.ID, old.Corpus, old.Authority, d.Corpus, d.Authority)
-		case err == nil && old.Hash == d.Hash && (old.Embedded || p.cfg.Embedder == nil):
+		case unchanged && old.Source == d.Source:
 			fr.Unchanged++
-			if old.Source == d.Source {
-				continue
+			continue
+		case unchanged:
+			// Moved: rewrite the manifest entry with the stored vectors, so
+			// that a later --prune of the old location does not delete what
+			// still exists here.
+			fr.Unchanged++
+			if err := p.keepVectors(ctx, d.Chunks); err != nil {
+				return err
 			}
-			// Moved: rewrite the manifest entry, so that a later --prune of
-			// the old location does not delete what still exists here.
 		case err == nil:
 			fr.Changed++
 		case assist.KindOf(err) == assist.NotFound:
@@ -344,7 +350,7 @@ func (p *Pipeline) store(ctx context.Context, l loaded, opts Options, fr *FileRe
 		info := rag.DocInfo{ID: d.ID, Corpus: d.Corpus, Title: d.Title, Source: d.Source, Format: d.Format,
 			Authority: d.Authority, Hash: d.Hash, Chunks: len(d.Chunks), Meta: d.Meta, Embedded: p.cfg.Embedder != nil}
 		batch = append(batch, rag.DocumentData{Info: info, Chunks: d.Chunks})
-		if err != nil || old.Hash != d.Hash || !(old.Embedded || p.cfg.Embedder == nil) {
+		if !unchanged {
 			fr.Chunks += len(d.Chunks)
 		}
 	}
@@ -458,6 +464,9 @@ func (p *Pipeline) embed(ctx context.Context, batch []rag.DocumentData) error {
 	for i := range batch {
 		for j := range batch[i].Chunks {
 			c := &batch[i].Chunks[j]
+			if c.Vector != nil {
+				continue // kept from the index (a moved, unchanged document)
+			}
 			texts = append(texts, embedText(c))
 			refs = append(refs, c)
 		}
@@ -480,6 +489,22 @@ func (p *Pipeline) embed(ctx context.Context, batch []rag.DocumentData) error {
 		if err := p.bind(ctx); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// keepVectors copies the stored vectors of an unchanged document's chunks,
+// so that rewriting its manifest entry costs no embedding.
+func (p *Pipeline) keepVectors(ctx context.Context, chunks []assist.Chunk) error {
+	if p.cfg.Embedder == nil {
+		return nil
+	}
+	for i := range chunks {
+		stored, err := p.cfg.Index.Chunk(ctx, chunks[i].ID)
+		if err != nil {
+			return err
+		}
+		chunks[i].Vector = stored.Vector
 	}
 	return nil
 }

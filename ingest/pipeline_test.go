@@ -316,3 +316,30 @@ func TestPruningAnOldLocationKeepsAMovedDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAMovedUnchangedDocumentIsNotEmbeddedAgain(t *testing.T) {
+	ctx := context.Background()
+	ix := openIndex(t)
+	emb := &fakeEmbedder{}
+	p := newPipeline(t, ix, emb)
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a.jsonl"), filepath.Join(root, "b.jsonl")
+	writeFile(t, a, beirLines(map[string]string{"x": "Wohngeld wird auf Antrag geleistet."}))
+	if _, err := p.IngestPaths(ctx, []string{a}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	calls := emb.calls
+	os.Rename(a, b)
+	if rep, err := p.IngestPaths(ctx, []string{b}, ingest.Options{}); err != nil || rep.Unchanged != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if emb.calls != calls {
+		t.Fatalf("a moved, unchanged document was embedded again (%d calls)", emb.calls-calls)
+	}
+	if d, _ := ix.Document(ctx, "x"); d.Source != b {
+		t.Fatalf("manifest still points at %s", d.Source)
+	}
+	if st, _ := ix.Stats(ctx); st.Vectors != 1 {
+		t.Fatalf("vectors lost: %+v", st)
+	}
+}
