@@ -41,6 +41,9 @@ type Options struct {
 	// Prune deletes documents that came from below the given paths but were
 	// not seen in this run (only for IngestPaths).
 	Prune bool
+	// Progress, when set, is called after every source (from one
+	// goroutine), e.g. to draw a progress bar.
+	Progress func(Progress) `json:"-"`
 }
 
 // Input is one in-memory source, e.g. an HTTP upload.
@@ -80,7 +83,7 @@ type Report struct {
 	Duration  time.Duration `json:"duration_ns"`
 }
 
-// Progress is sent to Config.Progress after every source.
+// Progress is sent to Options.Progress after every source.
 type Progress struct {
 	Done, Total int
 	Source      string

@@ -34,8 +34,6 @@ type Config struct {
 	MaxFileBytes int64
 	// EmbedBatch is the number of texts per Embed call; 0 means 32.
 	EmbedBatch int
-	// Progress, when set, is called after every source (from one goroutine).
-	Progress func(Progress)
 	Logger   *slog.Logger
 }
 
@@ -237,8 +235,8 @@ func (p *Pipeline) run(ctx context.Context, srcs []source, opts Options) (Report
 		rep.Unchanged += fr.Unchanged
 		rep.Chunks += fr.Chunks
 		done++
-		if p.cfg.Progress != nil {
-			p.cfg.Progress(Progress{Done: done, Total: len(srcs), Source: l.src.name})
+		if opts.Progress != nil {
+			opts.Progress(Progress{Done: done, Total: len(srcs), Source: l.src.name})
 		}
 	}
 	if runErr == nil && ctx.Err() != nil {

@@ -235,8 +235,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if opts.TicketColumns, err = parseColumns(columns); err != nil {
 		return usageError{err}
 	}
-	log := cfg.Logger()
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, cfg.Logger())
 	if err != nil {
 		return err
 	}
@@ -249,17 +248,13 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("ingest"),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
 	}
-	p, err := ingest.New(ingest.Config{Index: a.Index, Embedder: a.Embedder, Workers: cfg.IngestWorkers,
-		EmbedBatch: cfg.EmbedBatch, Logger: log, Progress: func(pr ingest.Progress) {
-			if bar != nil {
-				bar.ChangeMax(pr.Total)
-				bar.Set(pr.Done)
-			}
-		}})
-	if err != nil {
-		return err
+	if bar != nil {
+		opts.Progress = func(pr ingest.Progress) {
+			bar.ChangeMax(pr.Total)
+			bar.Set(pr.Done)
+		}
 	}
-	rep, runErr := p.IngestPaths(ctx, paths, opts)
+	rep, runErr := a.Pipeline.IngestPaths(ctx, paths, opts)
 	if bar != nil {
 		bar.Finish()
 	}
