@@ -21,9 +21,11 @@ const (
 	Canceled                // the caller went away
 	Conflict                // the state does not allow the operation
 	Internal                // a bug or an unexpected failure
+	Unauthenticated         // no credentials, or credentials that do not check out
+	Forbidden               // the caller is known but lacks the role for the operation
 )
 
-var kindNames = [...]string{"other", "invalid", "not_found", "too_large", "unavailable", "timeout", "canceled", "conflict", "internal"}
+var kindNames = [...]string{"other", "invalid", "not_found", "too_large", "unavailable", "timeout", "canceled", "conflict", "internal", "unauthenticated", "forbidden"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
