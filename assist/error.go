@@ -12,17 +12,17 @@ import (
 type Kind uint8
 
 const (
-	Other       Kind = iota // unclassified; treated as Internal
-	Invalid                 // the input is malformed or violates a rule
-	NotFound                // the thing asked for does not exist (or is not visible to the caller)
-	TooLarge                // the input exceeds a configured limit
-	Unavailable             // a dependency (model server, index) cannot be reached
-	Timeout                 // a deadline passed
-	Canceled                // the caller went away
-	Conflict                // the state does not allow the operation
-	Internal                // a bug or an unexpected failure
-	Unauthenticated         // no credentials, or credentials that do not check out
-	Forbidden               // the caller is known but lacks the role for the operation
+	Other           Kind = iota // unclassified; treated as Internal
+	Invalid                     // the input is malformed or violates a rule
+	NotFound                    // the thing asked for does not exist (or is not visible to the caller)
+	TooLarge                    // the input exceeds a configured limit
+	Unavailable                 // a dependency (model server, index) cannot be reached
+	Timeout                     // a deadline passed
+	Canceled                    // the caller went away
+	Conflict                    // the state does not allow the operation
+	Internal                    // a bug or an unexpected failure
+	Unauthenticated             // no credentials, or credentials that do not check out
+	Forbidden                   // the caller is known but lacks the role for the operation
 )
 
 var kindNames = [...]string{"other", "invalid", "not_found", "too_large", "unavailable", "timeout", "canceled", "conflict", "internal", "unauthenticated", "forbidden"}
